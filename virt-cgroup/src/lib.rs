@@ -1,0 +1,1 @@
+//! Per-guest cgroups and device ACLs.

@@ -1,0 +1,1 @@
+//! PCI and USB passthrough.

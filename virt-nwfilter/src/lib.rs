@@ -1,0 +1,3 @@
+//! Network filters and the IP-address learner.
+
+pub mod learner;
