@@ -46,14 +46,20 @@ impl VmIdentity {
 
     /// `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`.
     pub fn uuid_string(&self) -> String {
-        let u = &self.uuid;
         let mut s = String::with_capacity(36);
-        for (i, b) in u.iter().enumerate() {
-            if matches!(i, 4 | 6 | 8 | 10) {
-                s.push('-');
-            }
-            s.push_str(&format!("{b:02x}"));
-        }
+        self.push_uuid(&mut s);
         s
+    }
+
+    /// Appends the canonical lowercase hyphenated UUID to `out`.
+    pub fn push_uuid(&self, out: &mut String) {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        for (i, b) in self.uuid.iter().enumerate() {
+            if matches!(i, 4 | 6 | 8 | 10) {
+                out.push('-');
+            }
+            out.push(HEX[usize::from(b >> 4)] as char);
+            out.push(HEX[usize::from(b & 0x0f)] as char);
+        }
     }
 }

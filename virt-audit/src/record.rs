@@ -1,5 +1,7 @@
 use std::fmt;
 
+use crate::ProcessContext;
+
 /// The three record types libvirt writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum RecordType {
@@ -18,6 +20,16 @@ impl RecordType {
             RecordType::VirtControl => 2500,
             RecordType::VirtResource => 2501,
             RecordType::VirtMachineId => 2502,
+        }
+    }
+
+    /// The record type with this kernel message type number.
+    pub fn from_number(n: u16) -> Option<Self> {
+        match n {
+            2500 => Some(RecordType::VirtControl),
+            2501 => Some(RecordType::VirtResource),
+            2502 => Some(RecordType::VirtMachineId),
+            _ => None,
         }
     }
 
@@ -69,9 +81,18 @@ impl DevNum {
         Self { major, minor }
     }
 
+    /// The device number of `path` when it is a character or block device (following symlinks),
+    /// as libvirt looks it up for `rdev=`; `None` for anything else or when `stat` fails.
+    pub fn of_path(path: impl AsRef<std::path::Path>) -> Option<Self> {
+        use std::os::unix::fs::{FileTypeExt, MetadataExt};
+        let m = std::fs::metadata(path).ok()?;
+        let ft = m.file_type();
+        (ft.is_char_device() || ft.is_block_device()).then(|| Self::from_rdev(m.rdev()))
+    }
+
     /// From a `st_rdev` value.
     pub fn from_rdev(rdev: u64) -> Self {
-        // SAFETY-free decoding of the glibc dev_t layout, the same as major()/minor().
+        // The glibc dev_t layout, decoded as major()/minor() do.
         let major = ((rdev >> 32) & 0xffff_f000) | ((rdev >> 8) & 0x0000_0fff);
         let minor = ((rdev >> 12) & 0xffff_ff00) | (rdev & 0x0000_00ff);
         Self {
@@ -109,5 +130,43 @@ impl Record {
     /// process (`exe`, `hostname`, `addr`, `terminal`). Convenient for exact comparisons in tests.
     pub fn summary(&self) -> String {
         format!("{} res={}", self.body, self.outcome.as_str())
+    }
+
+    /// The full text libaudit's `audit_log_user_message` sends to the kernel for this record:
+    /// `BODY exe=... hostname=? addr=? terminal=? res=success|failed`.
+    pub fn text(&self, ctx: &ProcessContext) -> String {
+        let mut s = String::with_capacity(self.body.len() + 96);
+        s.push_str(&self.body);
+        ctx.push_fields(&mut s);
+        s.push_str(" res=");
+        s.push_str(self.outcome.as_str());
+        s
+    }
+
+    /// One line of a record file: `type=VIRT_RESOURCE msg='TEXT'` (no newline).
+    pub fn file_line(&self, ctx: &ProcessContext) -> String {
+        format!("type={} msg='{}'", self.rtype.name(), self.text(ctx))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dev_numbers() {
+        assert_eq!(DevNum::of_path("/dev/null"), Some(DevNum::new(1, 3)));
+        assert_eq!(
+            DevNum::of_path("/dev/null")
+                .map(|d| d.to_string())
+                .as_deref(),
+            Some("01:03")
+        );
+        assert_eq!(DevNum::of_path("/proc/self/status"), None);
+        assert_eq!(DevNum::of_path("/nonexistent/x"), None);
+        assert_eq!(
+            DevNum::from_rdev(libc::makedev(259, 70000)),
+            DevNum::new(259, 70000)
+        );
     }
 }

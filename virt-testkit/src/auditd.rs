@@ -57,7 +57,9 @@ impl Auditd {
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             if let Some(status) = self.child.try_wait()? {
-                return Err(std::io::Error::other(format!("auditd exited early: {status}")));
+                return Err(std::io::Error::other(format!(
+                    "auditd exited early: {status}"
+                )));
             }
             let started = std::fs::read_to_string(self.log_path())
                 .map(|s| s.contains("type=DAEMON_START"))
@@ -156,7 +158,10 @@ fn config(log: &Path) -> String {
          plugin_dir = {}\n\
          end_of_event_timeout = 2\n",
         log.display(),
-        log.parent().unwrap_or(Path::new("/")).join("plugins.d").display(),
+        log.parent()
+            .unwrap_or(Path::new("/"))
+            .join("plugins.d")
+            .display(),
     )
 }
 

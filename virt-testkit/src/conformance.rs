@@ -31,10 +31,13 @@ pub fn find_conformance_dir() -> Option<PathBuf> {
 
 fn search_up(start: &Path) -> Option<PathBuf> {
     start.ancestors().find_map(|a| {
-        [a.join("../shared/conformance"), a.join("shared/conformance")]
-            .into_iter()
-            .find(|c| c.join("libvirt-9.0.0").is_dir())
-            .and_then(|c| c.canonicalize().ok())
+        [
+            a.join("../shared/conformance"),
+            a.join("shared/conformance"),
+        ]
+        .into_iter()
+        .find(|c| c.join("libvirt-9.0.0").is_dir())
+        .and_then(|c| c.canonicalize().ok())
     })
 }
 

@@ -65,15 +65,17 @@ impl Facility {
             Facility::Command(name) => which(name)
                 .is_none()
                 .then(|| format!("`{name}` is not on PATH")),
-            Facility::Path(p) => {
-                (!Path::new(p).exists()).then(|| format!("{p} does not exist"))
-            }
+            Facility::Path(p) => (!Path::new(p).exists()).then(|| format!("{p} does not exist")),
         }
     }
 }
 
 fn open_rw(path: &str) -> Option<String> {
-    match std::fs::OpenOptions::new().read(true).write(true).open(path) {
+    match std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)
+    {
         Ok(_) => None,
         Err(e) => Some(format!("cannot open {path}: {e}")),
     }
@@ -169,7 +171,9 @@ pub fn decide(name: &str, needs: &[Facility], mode: Mode) -> Option<SystemTest> 
     }
     let missing: Vec<String> = needs.iter().filter_map(Facility::missing).collect();
     if missing.is_empty() {
-        return Some(SystemTest { name: name.to_string() });
+        return Some(SystemTest {
+            name: name.to_string(),
+        });
     }
     let reason = missing.join("; ");
     if mode == Mode::Require {

@@ -10,7 +10,12 @@ use virt_testkit::{system_test, Facility, NetNs};
 fn child(path: &str, mode: &str) -> std::process::Output {
     let exe = std::env::current_exe().expect("test binary path");
     Command::new(exe)
-        .args(["--exact", "child_needs_auditd", "--nocapture", "--test-threads=1"])
+        .args([
+            "--exact",
+            "child_needs_auditd",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env("VIRT_TESTKIT_CHILD", "1")
         .env("VIRT_SYSTEM_TESTS", mode)
         .env("PATH", path)

@@ -109,13 +109,18 @@ impl Lines {
             Err(i) => i - 1,
         };
         let start = self.starts[line];
-        let col = String::from_utf8_lossy(&input[start..offset]).chars().count();
+        let col = String::from_utf8_lossy(&input[start..offset])
+            .chars()
+            .count();
         Pos {
             line: line as u32 + 1,
             col: col as u32 + 1,
         }
     }
 }
+
+/// The deepest element nesting accepted (libxml2's default limit).
+pub const MAX_DEPTH: usize = 256;
 
 /// Parses a whole document and returns its root element.
 pub fn parse(input: &str) -> Result<Element, XmlError> {
@@ -128,9 +133,12 @@ pub fn parse(input: &str) -> Result<Element, XmlError> {
     let syntax = |pos: Pos, message: String| XmlError::Syntax { pos, message };
     loop {
         let before = reader.buffer_position() as usize;
-        let event = reader
-            .read_event()
-            .map_err(|e| syntax(lines.pos(bytes, reader.error_position() as usize), e.to_string()))?;
+        let event = reader.read_event().map_err(|e| {
+            syntax(
+                lines.pos(bytes, reader.error_position() as usize),
+                e.to_string(),
+            )
+        })?;
         // The element starts at the '<' after any leading whitespace of the event.
         let start = before
             + bytes[before.min(bytes.len())..]
@@ -140,6 +148,12 @@ pub fn parse(input: &str) -> Result<Element, XmlError> {
         match event {
             Event::Start(s) => {
                 let el = start_element(&s, input, &lines, start)?;
+                if stack.len() >= MAX_DEPTH {
+                    return Err(syntax(
+                        el.pos,
+                        format!("elements nested deeper than {MAX_DEPTH} levels"),
+                    ));
+                }
                 stack.push(el);
             }
             Event::Empty(s) => {
@@ -147,9 +161,9 @@ pub fn parse(input: &str) -> Result<Element, XmlError> {
                 attach(&mut stack, &mut root, el, lines.pos(bytes, start))?;
             }
             Event::End(_) => {
-                let el = stack.pop().ok_or_else(|| {
-                    syntax(lines.pos(bytes, start), "unexpected end tag".into())
-                })?;
+                let el = stack
+                    .pop()
+                    .ok_or_else(|| syntax(lines.pos(bytes, start), "unexpected end tag".into()))?;
                 attach(&mut stack, &mut root, el, lines.pos(bytes, start))?;
             }
             Event::Text(t) => {
@@ -181,7 +195,10 @@ pub fn parse(input: &str) -> Result<Element, XmlError> {
     if let Some(open) = stack.last() {
         return Err(syntax(
             lines.pos(bytes, bytes.len()),
-            format!("element <{}> opened at {} is not closed", open.name, open.pos),
+            format!(
+                "element <{}> opened at {} is not closed",
+                open.name, open.pos
+            ),
         ));
     }
     root.ok_or_else(|| syntax(lines.pos(bytes, bytes.len()), "no root element".into()))
@@ -275,12 +292,18 @@ mod tests {
         let root = parse(doc).expect("parse");
         assert_eq!(root.name, "domain");
         assert_eq!(root.pos, Pos { line: 1, col: 1 });
-        assert_eq!(root.attr_node("type").map(|a| a.pos), Some(Pos { line: 1, col: 9 }));
+        assert_eq!(
+            root.attr_node("type").map(|a| a.pos),
+            Some(Pos { line: 1, col: 9 })
+        );
         let name = root.child("name").expect("name");
         assert_eq!(name.pos, Pos { line: 2, col: 3 });
         assert_eq!(name.text(), "g1");
         let uuid = root.child("uuid").expect("uuid");
-        assert_eq!(uuid.attr_node("y").map(|a| a.pos), Some(Pos { line: 3, col: 16 }));
+        assert_eq!(
+            uuid.attr_node("y").map(|a| a.pos),
+            Some(Pos { line: 3, col: 16 })
+        );
     }
 
     #[test]
@@ -292,5 +315,9 @@ mod tests {
         assert!(parse("").is_err());
         assert!(parse("<a/><b/>").is_err());
         assert!(parse("<a x='1' x='2'/>").is_err());
+        let deep = "<a>".repeat(MAX_DEPTH + 1) + &"</a>".repeat(MAX_DEPTH + 1);
+        assert!(parse(&deep).is_err());
+        let ok = "<a>".repeat(MAX_DEPTH) + &"</a>".repeat(MAX_DEPTH);
+        assert!(parse(&ok).is_ok());
     }
 }

@@ -47,8 +47,12 @@ impl FromStr for Uuid {
             let d = chars
                 .next()
                 .ok_or_else(|| verr("UUID", s, "odd number of hex digits"))?;
-            let hi = c.to_digit(16).ok_or_else(|| verr("UUID", s, "not a hex digit"))?;
-            let lo = d.to_digit(16).ok_or_else(|| verr("UUID", s, "not a hex digit"))?;
+            let hi = c
+                .to_digit(16)
+                .ok_or_else(|| verr("UUID", s, "not a hex digit"))?;
+            let lo = d
+                .to_digit(16)
+                .ok_or_else(|| verr("UUID", s, "not a hex digit"))?;
             if n == 16 {
                 return Err(verr("UUID", s, "more than 32 hex digits"));
             }
@@ -109,8 +113,7 @@ impl FromStr for MacAddr {
             if p.is_empty() || p.len() > 2 || !p.chars().all(|c| c.is_ascii_hexdigit()) {
                 return Err(verr("MAC address", s, "each byte is one or two hex digits"));
             }
-            *b = u8::from_str_radix(p, 16)
-                .map_err(|_| verr("MAC address", s, "not a hex byte"))?;
+            *b = u8::from_str_radix(p, 16).map_err(|_| verr("MAC address", s, "not a hex byte"))?;
         }
         if parts.next().is_some() {
             return Err(verr("MAC address", s, "more than six bytes"));
@@ -148,13 +151,25 @@ impl PciAddr {
             function,
         };
         if slot > 0x1f {
-            return Err(verr("PCI address", &a.to_string(), "slot must be at most 0x1f"));
+            return Err(verr(
+                "PCI address",
+                &a.to_string(),
+                "slot must be at most 0x1f",
+            ));
         }
         if function > 7 {
-            return Err(verr("PCI address", &a.to_string(), "function must be at most 7"));
+            return Err(verr(
+                "PCI address",
+                &a.to_string(),
+                "function must be at most 7",
+            ));
         }
         if domain > 0xffff {
-            return Err(verr("PCI address", &a.to_string(), "domain must be at most 0xffff"));
+            return Err(verr(
+                "PCI address",
+                &a.to_string(),
+                "domain must be at most 0xffff",
+            ));
         }
         Ok(a)
     }
@@ -176,7 +191,11 @@ fn hex_field(s: &str, part: &str, what: &str, max: u32) -> Result<u32, ValueErro
     let v = u32::from_str_radix(part, 16)
         .map_err(|_| verr("PCI address", s, format!("{what} is too large")))?;
     if v > max {
-        return Err(verr("PCI address", s, format!("{what} must be at most {max:#x}")));
+        return Err(verr(
+            "PCI address",
+            s,
+            format!("{what} must be at most {max:#x}"),
+        ));
     }
     Ok(v)
 }
@@ -227,7 +246,11 @@ impl FromStr for UsbAddr {
             .ok_or_else(|| verr("USB address", s, "expected BUS.DEVICE"))?;
         let num = |p: &str, what: &str| -> Result<u32, ValueError> {
             if p.is_empty() || !p.chars().all(|c| c.is_ascii_digit()) {
-                return Err(verr("USB address", s, format!("{what} is not a decimal number")));
+                return Err(verr(
+                    "USB address",
+                    s,
+                    format!("{what} is not a decimal number"),
+                ));
             }
             p.parse()
                 .map_err(|_| verr("USB address", s, format!("{what} is too large")))
@@ -245,17 +268,80 @@ impl fmt::Display for UsbAddr {
     }
 }
 
+/// A disk's guest device name (`vda`, `sdb`, `hdaa`, `xvdc`): a bus prefix and a 0-based index
+/// (`a` = 0, `z` = 25, `aa` = 26), as libvirt numbers them.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct DiskName {
+    pub prefix: String,
+    pub index: u32,
+}
+
+const DISK_PREFIXES: &[&str] = &["xvd", "ubd", "vd", "sd", "hd", "fd", "mmcblk", "nvme"];
+
+impl FromStr for DiskName {
+    type Err = ValueError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let prefix = DISK_PREFIXES
+            .iter()
+            .find(|p| s.starts_with(*p))
+            .ok_or_else(|| {
+                verr(
+                    "disk name",
+                    s,
+                    "expected a prefix hd, sd, vd, xvd, ubd or fd",
+                )
+            })?;
+        let letters = &s[prefix.len()..];
+        if letters.is_empty() || !letters.chars().all(|c| c.is_ascii_lowercase()) {
+            return Err(verr(
+                "disk name",
+                s,
+                "expected lowercase letters after the prefix",
+            ));
+        }
+        let mut index: u64 = 0;
+        for c in letters.chars() {
+            index = index * 26 + (c as u64 - 'a' as u64 + 1);
+            if index > u32::MAX as u64 {
+                return Err(verr("disk name", s, "index too large"));
+            }
+        }
+        Ok(DiskName {
+            prefix: prefix.to_string(),
+            index: (index - 1) as u32,
+        })
+    }
+}
+
+impl fmt::Display for DiskName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut letters = Vec::new();
+        let mut n = self.index as u64 + 1;
+        while n > 0 {
+            let r = ((n - 1) % 26) as u8;
+            letters.push((b'a' + r) as char);
+            n = (n - 1) / 26;
+        }
+        let s: String = letters.into_iter().rev().collect();
+        write!(f, "{}{s}", self.prefix)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn uuid_round_trip() {
-        let u: Uuid = "c7a5fdbd-edaf-9455-926a-d65c16db1809".parse().expect("uuid");
+        let u: Uuid = "c7a5fdbd-edaf-9455-926a-d65c16db1809"
+            .parse()
+            .expect("uuid");
         assert_eq!(u.to_string(), "c7a5fdbd-edaf-9455-926a-d65c16db1809");
         let v: Uuid = "c7a5fdbdedaf9455926ad65c16db1809".parse().expect("uuid");
         assert_eq!(u, v);
-        assert!("c7a5fdbd-edaf-9455-926a-d65c16db180".parse::<Uuid>().is_err());
+        assert!("c7a5fdbd-edaf-9455-926a-d65c16db180"
+            .parse::<Uuid>()
+            .is_err());
         assert!("zz".parse::<Uuid>().is_err());
     }
 
@@ -277,9 +363,24 @@ mod tests {
             p.xml_attrs(),
             "domain='0x0000' bus='0x00' slot='0x1f' function='0x0'"
         );
-        assert_eq!("06:12.7".parse::<PciAddr>().expect("pci").to_string(), "0000:06:12.7");
+        assert_eq!(
+            "06:12.7".parse::<PciAddr>().expect("pci").to_string(),
+            "0000:06:12.7"
+        );
         assert!("0000:00:20.0".parse::<PciAddr>().is_err());
         assert!("0000:00:1f.8".parse::<PciAddr>().is_err());
+    }
+
+    #[test]
+    fn disk_names() {
+        for (s, i) in [("vda", 0), ("sdz", 25), ("hdaa", 26), ("xvdbz", 77)] {
+            let d: DiskName = s.parse().expect("disk name");
+            assert_eq!(d.index, i, "{s}");
+            assert_eq!(d.to_string(), s);
+        }
+        assert!("vd".parse::<DiskName>().is_err());
+        assert!("qda".parse::<DiskName>().is_err());
+        assert!("vdA".parse::<DiskName>().is_err());
     }
 
     #[test]
