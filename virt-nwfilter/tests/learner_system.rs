@@ -809,16 +809,52 @@ fn learned_ip_clean_traffic_drops_spoofed_packets() {
     let Some(_t) = system_test("learned_ip_clean_traffic_drops_spoofed_packets", &needs) else {
         return;
     };
-    use std::sync::Arc;
-    use virt_nwfilter::instantiate::{teardown, NftBackend};
+    clean_traffic_with_learned_ip(
+        std::sync::Arc::new(virt_nwfilter::instantiate::NftBackend),
+        ("hc1", "52:54:00:11:00:0d"),
+        ("hc2", "52:54:00:11:00:0e"),
+    );
+}
+
+#[test]
+fn learned_ip_clean_traffic_drops_spoofed_packets_ebiptables() {
+    let needs = [
+        needs(),
+        vec![
+            Facility::Command("ebtables"),
+            Facility::Command("ebtables-restore"),
+            Facility::Command("iptables-restore"),
+        ],
+    ]
+    .concat();
+    let Some(_t) = system_test(
+        "learned_ip_clean_traffic_drops_spoofed_packets_ebiptables",
+        &needs,
+    ) else {
+        return;
+    };
+    clean_traffic_with_learned_ip(
+        std::sync::Arc::new(virt_nwfilter::instantiate::EbIptablesBackend),
+        ("he1", "52:54:00:11:00:1d"),
+        ("he2", "52:54:00:11:00:1e"),
+    );
+}
+
+/// The learner learns a static guest's address by ARP and instantiates clean-traffic with it through
+/// `backend`; then only the learned source address passes from the guest's port.
+fn clean_traffic_with_learned_ip(
+    backend: std::sync::Arc<dyn virt_nwfilter::instantiate::Backend>,
+    (gname, mac_s): (&str, &str),
+    (pname, peer_mac_s): (&str, &str),
+) {
+    use virt_nwfilter::instantiate::teardown;
     use virt_nwfilter::learner::InstantiateFilter;
     use virt_nwfilter::tree::{vars_from, FilterSet};
 
     let mut lab = Lab::new();
-    let mac_s = "52:54:00:11:00:0d";
     let mac: MacAddr = mac_s.parse().unwrap();
-    let g = lab.guest("hc1", mac_s);
-    let p = lab.guest("hc2", "52:54:00:11:00:0e");
+    let g = lab.guest(gname, mac_s);
+    let p = lab.guest(pname, peer_mac_s);
     let peer = lab.g(p);
     peer.exec_ok(&["ip", "addr", "add", "198.51.100.2/24", "dev", "eth0"])
         .unwrap();
@@ -838,9 +874,9 @@ fn learned_ip_clean_traffic_drops_spoofed_packets() {
             filter: "clean-traffic".into(),
             params: Default::default(),
         },
-        source: Arc::new(filters),
+        source: std::sync::Arc::new(filters),
         vars: vars_from([("MAC", mac_s)]),
-        backend: Arc::new(NftBackend),
+        backend: backend.clone(),
     };
     assert_eq!(on_learned.vars_for(&[]).get("IP"), None);
     let gn = lab.g(g);
@@ -849,7 +885,7 @@ fn learned_ip_clean_traffic_drops_spoofed_packets() {
         let _in = gn.enter().unwrap();
         raw_sender("eth0")
     };
-    let peer_mac: MacAddr = "52:54:00:11:00:0e".parse().unwrap();
+    let peer_mac: MacAddr = peer_mac_s.parse().unwrap();
     let ip = |s: &str| s.parse::<Ipv4Addr>().unwrap();
     let mut buf = [0u8; 64];
     // Control: without a filter a spoofed source gets through (retried while the new bridge
@@ -878,7 +914,7 @@ fn learned_ip_clean_traffic_drops_spoofed_packets() {
     while rx.recv_from(&mut buf).is_ok() {}
 
     let reg = Registry::new();
-    let h = reg.start("hc1", mac, lab.opts(), on_learned).unwrap();
+    let h = reg.start(gname, mac, lab.opts(), on_learned).unwrap();
     gn.exec_ok(&["ip", "addr", "add", "198.51.100.21/24", "dev", "eth0"])
         .unwrap();
     send_udp(gn, "198.51.100.2");
@@ -890,8 +926,9 @@ fn learned_ip_clean_traffic_drops_spoofed_packets() {
             how: How::Arp
         }])
     );
-    let tables = lab.hub.exec_ok(&["nft", "list", "tables"]).unwrap();
-    assert!(tables.contains("hc1"), "{tables}");
+    // The rules are in place, on this interface.
+    let ruleset = lab.hub.exec_ok(&["nft", "list", "ruleset"]).unwrap();
+    assert!(ruleset.contains(gname), "{ruleset}");
 
     // From the guest's port: its learned address passes, another source address is dropped.
     let mut got = Vec::new();
@@ -919,8 +956,12 @@ fn learned_ip_clean_traffic_drops_spoofed_packets() {
         ));
     }
     assert_eq!(got, [("legit".to_string(), "198.51.100.21".to_string())]);
-    let _in = lab.hub.enter().unwrap();
-    teardown("hc1", &NftBackend).unwrap();
+    {
+        let _in = lab.hub.enter().unwrap();
+        teardown(gname, backend.as_ref()).unwrap();
+    }
+    let ruleset = lab.hub.exec_ok(&["nft", "list", "ruleset"]).unwrap();
+    assert!(!ruleset.contains(gname), "left behind:\n{ruleset}");
 }
 
 #[test]
