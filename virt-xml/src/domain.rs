@@ -2,15 +2,21 @@
 //! writer's output and formatted in libvirt 9.0's canonical form.
 //!
 //! Typed: the domain type and id, name, uuid, title, description, memory sizes (normalised to
-//! KiB), vcpu, lifecycle actions, and the device list (each device's kind, with typed views of
+//! KiB), vcpu, lifecycle actions, `<os>` ([`crate::os::OsDef`]), `<features>`
+//! ([`crate::features::Features`]), `<clock>` ([`crate::clock::Clock`]),
+//! `<cpu>` ([`crate::cpu::Cpu`]), and the device list (each device's kind, with typed views of
 //! interfaces, MACs and PCI addresses). Every other section is kept as a schema-checked element
 //! tree ([`Element`]) in libvirt's section order.
 
 use std::fmt;
 use std::str::FromStr;
 
+use crate::clock::Clock;
+use crate::cpu::Cpu;
 use crate::error::{Pos, XmlError};
+use crate::features::Features;
 use crate::normalize;
+use crate::os::OsDef;
 use crate::schema;
 use crate::tree::{self, Element, Node};
 use crate::units::KiB;
@@ -30,12 +36,12 @@ macro_rules! str_enum {
                 match self { $($name::$var => $s),* }
             }
         }
-        impl FromStr for $name {
-            type Err = ValueError;
+        impl ::std::str::FromStr for $name {
+            type Err = $crate::values::ValueError;
             fn from_str(s: &str) -> Result<Self, Self::Err> {
                 match s {
                     $($s => Ok($name::$var),)*
-                    _ => Err(ValueError {
+                    _ => Err($crate::values::ValueError {
                         kind: stringify!($name),
                         value: s.to_string(),
                         reason: format!("expected one of {}", [$($s),*].join(", ")),
@@ -43,13 +49,14 @@ macro_rules! str_enum {
                 }
             }
         }
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 f.write_str(self.as_str())
             }
         }
     };
 }
+pub(crate) use str_enum;
 
 str_enum!(
     /// The hypervisor a domain is defined for.
@@ -342,6 +349,13 @@ impl Device {
         })
     }
 
+    /// The device's own `<address>` (any type), typed; `None` when it has none.
+    pub fn address(&self) -> Option<Result<crate::address::Address, XmlError>> {
+        self.xml
+            .child("address")
+            .map(crate::address::Address::from_element)
+    }
+
     /// The device's `<address type='pci'>`, if it has one.
     pub fn pci_address(&self) -> Option<PciAddr> {
         self.xml
@@ -402,6 +416,14 @@ pub struct Domain {
     pub on_poweroff: Option<LifecycleAction>,
     pub on_reboot: Option<LifecycleAction>,
     pub on_crash: Option<CrashAction>,
+    /// `<os>`, typed.
+    pub os_def: Option<OsDef>,
+    /// `<features>`, typed.
+    pub features: Option<Features>,
+    /// `<clock>`, typed.
+    pub clock: Option<Clock>,
+    /// `<cpu>`, typed.
+    pub cpu: Option<Cpu>,
     /// Whether `<devices>` is present.
     pub has_devices: bool,
     pub devices: Vec<Device>,
@@ -427,6 +449,10 @@ impl Domain {
             on_poweroff: None,
             on_reboot: None,
             on_crash: None,
+            os_def: None,
+            features: None,
+            clock: None,
+            cpu: None,
             has_devices: false,
             devices: Vec::new(),
             sections: Vec::new(),
@@ -448,31 +474,31 @@ impl Domain {
         self.devices.iter().filter_map(Device::hostdev).collect()
     }
 
-    /// The typed view of `<os>`.
+    /// A simple view of `<os>` (see [`Domain::os_def`] for the whole typed section).
     pub fn os(&self) -> Option<Os> {
-        let os = self.section("os")?;
-        let text = |n: &str| os.child(n).map(|e| e.text().trim().to_string());
-        let ty = os.child("type");
+        let os = self.os_def.as_ref()?;
         Some(Os {
-            os_type: ty.map(|t| t.text().trim().to_string()).unwrap_or_default(),
-            arch: ty.and_then(|t| t.attr("arch")).map(str::to_string),
-            machine: ty.and_then(|t| t.attr("machine")).map(str::to_string),
-            boot: os
-                .children_named("boot")
-                .filter_map(|b| b.attr("dev").map(str::to_string))
-                .collect(),
-            loader: text("loader"),
-            kernel: text("kernel"),
-            initrd: text("initrd"),
-            cmdline: text("cmdline"),
-            init: text("init"),
+            os_type: os.os_type.as_str().to_string(),
+            arch: os.arch.clone(),
+            machine: os.machine.clone(),
+            boot: os.boot.iter().map(|b| b.as_str().to_string()).collect(),
+            loader: trimmed(os.loader.as_ref().and_then(|l| l.path.as_ref())),
+            kernel: trimmed(os.kernel.as_ref()),
+            initrd: trimmed(os.initrd.as_ref()),
+            cmdline: trimmed(os.cmdline.as_ref()),
+            init: trimmed(os.init.as_ref()),
         })
     }
 
-    /// The section element with this name, if present.
+    /// The section element with this name, if present. Only sections kept as element trees are
+    /// found here; `<os>`, `<features>`, `<clock>` and `<cpu>` are typed fields.
     pub fn section(&self, name: &str) -> Option<&Element> {
         self.sections.iter().find(|e| e.name == name)
     }
+}
+
+fn trimmed(s: Option<&String>) -> Option<String> {
+    s.map(|s| s.trim().to_string())
 }
 
 pub(crate) fn invalid_value(el: &Element, attr: &str, e: ValueError) -> XmlError {
@@ -486,7 +512,7 @@ pub(crate) fn invalid_value(el: &Element, attr: &str, e: ValueError) -> XmlError
     }
 }
 
-fn invalid_text(el: &Element, e: ValueError) -> XmlError {
+pub(crate) fn invalid_text(el: &Element, e: ValueError) -> XmlError {
     XmlError::InvalidValue {
         pos: el.pos,
         element: el.name.clone(),
@@ -496,7 +522,7 @@ fn invalid_text(el: &Element, e: ValueError) -> XmlError {
     }
 }
 
-fn attr_parse<T: FromStr<Err = ValueError>>(
+pub(crate) fn attr_parse<T: FromStr<Err = ValueError>>(
     el: &Element,
     name: &str,
 ) -> Result<Option<T>, XmlError> {
@@ -506,7 +532,7 @@ fn attr_parse<T: FromStr<Err = ValueError>>(
     }
 }
 
-fn num_attr<T: FromStr>(el: &Element, name: &str) -> Result<Option<T>, XmlError> {
+pub(crate) fn num_attr<T: FromStr>(el: &Element, name: &str) -> Result<Option<T>, XmlError> {
     match el.attr(name) {
         None => Ok(None),
         Some(v) => parse_num(v).map(Some).ok_or_else(|| {
@@ -682,6 +708,14 @@ impl Domain {
                 "on_poweroff" => d.on_poweroff = Some(text_parse(&el)?),
                 "on_reboot" => d.on_reboot = Some(text_parse(&el)?),
                 "on_crash" => d.on_crash = Some(text_parse(&el)?),
+                "os" => d.os_def = Some(OsDef::from_element(&el)?),
+                "clock" => d.clock = Some(Clock::from_element(&el)?),
+                "cpu" => d.cpu = Some(Cpu::from_element(&el)?),
+                // libvirt drops an empty <features/>.
+                "features" => {
+                    d.features =
+                        Some(Features::from_element(&el)?).filter(|f| *f != Features::default())
+                }
                 "devices" => {
                     d.has_devices = true;
                     for dev in el.elements() {
@@ -776,6 +810,18 @@ impl Domain {
                         &v.count.to_string(),
                     )
                 });
+            }
+            if let Some(os) = &self.os_def {
+                chunk("os", &|w| os.write(w));
+            }
+            if let Some(f) = &self.features {
+                chunk("features", &|w| f.write(w));
+            }
+            if let Some(c) = &self.cpu {
+                chunk("cpu", &|w| c.write(w));
+            }
+            if let Some(c) = &self.clock {
+                chunk("clock", &|w| c.write(w));
             }
             for (name, a) in [
                 ("on_poweroff", self.on_poweroff.map(|a| a.as_str())),

@@ -7,6 +7,13 @@
 //! - [`domain`]: the domain definition ([`Domain`]): parse any libvirt domain XML, format it as
 //!   libvirt 9.0 does (section and device order, 2-space indentation, sizes in KiB, the defaults
 //!   libvirt fills in). Typed core plus schema-checked element trees for the rest.
+//! - [`address`]: a device's `<address>` of any type as one enum ([`address::Address`]).
+//! - [`clock`]: `<clock>` as a typed value ([`clock::Clock`]): offset and timers.
+//! - [`cpu`]: `<cpu>` as a typed value ([`cpu::Cpu`]): mode, model, topology, features, NUMA.
+//! - [`features`]: `<features>` as a typed value ([`features::Features`]), Hyper-V and KVM
+//!   enlightenments included.
+//! - [`os`]: `<os>` as a typed value ([`os::OsDef`]): firmware, loader, nvram, kernel boot, boot
+//!   devices, boot menu, BIOS, SMBIOS, container init.
 //! - [`schema`]: the allow-list compiled from libvirt's RelaxNG schemas (embedded): unknown
 //!   elements, attributes and enumerated values, and missing required parts, are refused with
 //!   their line:column.
@@ -25,11 +32,16 @@
 //! assert_eq!(err.to_string(), "2:21: unknown attribute 'mode' on <vcpu>");
 //! ```
 
+pub mod address;
+pub mod clock;
 pub mod conformance;
+pub mod cpu;
 pub mod domain;
 pub mod error;
+pub mod features;
 mod normalize;
 pub mod nwfilter;
+pub mod os;
 pub mod schema;
 pub mod status;
 pub mod tree;

@@ -1,4 +1,5 @@
-//! The allow-list the domain parser checks input against, derived from libvirt's RelaxNG schemas
+//! The allow-list the domain, nwfilter and filter binding parsers check input against
+//! ([`domain`], [`nwfilter`], [`nwfilter_binding`]), derived from libvirt's RelaxNG schemas
 //! (`schemas/*.rng`, embedded): for every element pattern, the attributes it may carry (with their
 //! enumerated values where the schema lists them), the child elements it may hold, and whether it
 //! holds text. Checking is permissive about order and counts (the typed parser and formatter
@@ -39,6 +40,11 @@ const FILES: &[(&str, &str)] = &[
         "privatedata.rng",
         include_str!("../schemas/privatedata.rng"),
     ),
+    ("nwfilter.rng", include_str!("../schemas/nwfilter.rng")),
+    (
+        "nwfilterbinding.rng",
+        include_str!("../schemas/nwfilterbinding.rng"),
+    ),
 ];
 
 /// One alternative an attribute value or text may match.
@@ -74,11 +80,13 @@ impl Data {
         for p in node.children_named("param") {
             let text = p.text();
             match p.attr("name") {
-                Some("pattern") => match regex::Regex::new(&format!("^(?:{})$", text.trim())) {
-                    Ok(r) => d.pattern = Some(r),
-                    // A pattern in a dialect the regex engine does not take: accept any text.
-                    Err(_) => return Alt::Any,
-                },
+                Some("pattern") => {
+                    match regex::Regex::new(&format!("^(?:{})$", xsd_regex(text.trim()))) {
+                        Ok(r) => d.pattern = Some(r),
+                        // A pattern in a dialect the regex engine does not take: accept any text.
+                        Err(_) => return Alt::Any,
+                    }
+                }
                 Some("minInclusive") => d.min = text.trim().parse().ok(),
                 Some("maxInclusive") => d.max = text.trim().parse().ok(),
                 Some("maxLength") => d.max_len = text.trim().parse().ok(),
@@ -144,6 +152,38 @@ impl Data {
             None => self.kind.clone(),
         }
     }
+}
+
+/// An XML Schema regular expression in the `regex` crate's dialect: XML Schema has no anchors, so
+/// `^` and `$` outside a character class are literal characters there.
+fn xsd_regex(p: &str) -> String {
+    let mut out = String::with_capacity(p.len() + 4);
+    let mut class_depth = 0usize;
+    let mut chars = p.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                out.push(c);
+                if let Some(n) = chars.next() {
+                    out.push(n);
+                }
+            }
+            '[' => {
+                class_depth += 1;
+                out.push(c);
+            }
+            ']' if class_depth > 0 => {
+                class_depth -= 1;
+                out.push(c);
+            }
+            '^' | '$' if class_depth == 0 => {
+                out.push('\\');
+                out.push(c);
+            }
+            _ => out.push(c),
+        }
+    }
+    out
 }
 
 /// The values allowed for an attribute or an element's text: the union of alternatives.
@@ -528,11 +568,12 @@ fn docs() -> &'static HashMap<&'static str, Element> {
     })
 }
 
-fn build() -> Schema {
+/// Compiles the schema whose top file is `root` (one of [`FILES`]), with what it includes.
+fn build(root: &str) -> Schema {
     let docs = docs();
     let mut defines = HashMap::new();
     let mut starts = Vec::new();
-    if let Some(root) = docs.get("domain.rng") {
+    if let Some(root) = docs.get(root) {
         collect_defines(root, docs, &mut defines, &mut starts);
     }
     let mut b = Builder {
@@ -579,7 +620,19 @@ fn build() -> Schema {
 /// The domain schema, compiled once.
 pub fn domain() -> &'static Schema {
     static SCHEMA: OnceLock<Schema> = OnceLock::new();
-    SCHEMA.get_or_init(build)
+    SCHEMA.get_or_init(|| build("domain.rng"))
+}
+
+/// The network filter schema (`<filter>`, libvirt's `nwfilter.rng`), compiled once.
+pub fn nwfilter() -> &'static Schema {
+    static SCHEMA: OnceLock<Schema> = OnceLock::new();
+    SCHEMA.get_or_init(|| build("nwfilter.rng"))
+}
+
+/// The filter binding schema (`<filterbinding>`, libvirt's `nwfilterbinding.rng`), compiled once.
+pub fn nwfilter_binding() -> &'static Schema {
+    static SCHEMA: OnceLock<Schema> = OnceLock::new();
+    SCHEMA.get_or_init(|| build("nwfilterbinding.rng"))
 }
 
 impl Schema {
@@ -784,6 +837,42 @@ mod tests {
         let s = domain();
         assert!(!s.start.is_empty());
         assert!(s.patterns.len() > 300, "{}", s.patterns.len());
+    }
+
+    #[test]
+    fn xml_schema_regexes_have_no_anchors() {
+        assert_eq!(xsd_regex(r"\$[a-z]+"), r"\$[a-z]+");
+        assert_eq!(xsd_regex("$[^$]^"), r"\$[^$]\^");
+        assert_eq!(xsd_regex(r"[a\]$]$"), r"[a\]$]\$");
+    }
+
+    #[test]
+    fn nwfilter_schemas_compile_and_check() {
+        let ok = tree::parse(
+            "<filter name='f'><rule action='accept' direction='in'>\
+             <tcp srcipaddr='$IP' dstportstart='22'/></rule></filter>",
+        )
+        .expect("parse");
+        nwfilter().check(&ok).expect("valid");
+        let bad =
+            tree::parse("<filter name='f'><rule action='accept' direction='sideways'/></filter>")
+                .expect("parse");
+        assert!(matches!(
+            nwfilter().check(&bad),
+            Err(XmlError::InvalidValue { .. })
+        ));
+        let b = tree::parse(
+            "<filterbinding><owner><name>g</name>\
+             <uuid>d54df46f-1ab5-4a22-8618-4560ef5fac2c</uuid></owner>\
+             <portdev name='vnet0'/><mac address='52:54:00:7b:35:93'/>\
+             <filterref filter='clean-traffic'/></filterbinding>",
+        )
+        .expect("parse");
+        nwfilter_binding().check(&b).expect("valid");
+        assert!(matches!(
+            nwfilter().check(&b),
+            Err(XmlError::UnknownElement { .. })
+        ));
     }
 
     #[test]

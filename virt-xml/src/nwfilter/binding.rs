@@ -50,6 +50,8 @@ pub fn parse_binding(input: &str) -> Result<Binding, XmlError> {
             element: root.name.clone(),
         });
     }
+    // libvirt's nwfilterbinding.rng: unknown names and enumerated values are refused first.
+    crate::schema::nwfilter_binding().check(&root)?;
     let owner = required_child(&root, "owner")?;
     let name_el = required_child(owner, "name")?;
     let owner_name = name_el.text();

@@ -50,6 +50,9 @@ pub fn filter_from_element(root: &Element) -> Result<Filter, XmlError> {
             element: root.name.clone(),
         });
     }
+    // libvirt's nwfilter.rng: unknown elements, attributes and enumerated values are refused
+    // with their line:column before the typed rules below run.
+    crate::schema::nwfilter().check(root)?;
     let name = nonempty(root, "name")
         .map(|a| a.value.clone())
         .ok_or_else(|| XmlError::Missing {
