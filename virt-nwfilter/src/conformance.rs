@@ -190,32 +190,11 @@ pub fn run_dir(dir: &Path) -> std::io::Result<(usize, Vec<CaseFailure>)> {
                 name,
                 detail: format!("error: {e}"),
             }),
-            Ok(got) => match first_difference(&expected, &got) {
+            Ok(got) => match virt_xml::conformance::first_difference(&expected, &got, "command") {
                 None => passed += 1,
                 Some(d) => failures.push(CaseFailure { name, detail: d }),
             },
         }
     }
     Ok((passed, failures))
-}
-
-fn first_difference(expected: &str, got: &str) -> Option<String> {
-    if expected == got {
-        return None;
-    }
-    let mut e = expected.lines();
-    let mut g = got.lines();
-    let mut n = 1;
-    loop {
-        match (e.next(), g.next()) {
-            (Some(a), Some(b)) if a == b => n += 1,
-            (a, b) => {
-                return Some(format!(
-                    "command {n}: expected {:?}, got {:?}",
-                    a.unwrap_or("<end>"),
-                    b.unwrap_or("<end>")
-                ))
-            }
-        }
-    }
 }

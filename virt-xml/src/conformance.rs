@@ -49,21 +49,25 @@ fn xml_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-/// The first line where `got` and `want` differ, described.
-pub fn first_difference(got: &str, want: &str) -> String {
+/// Where `got` first differs from `expected`, counting lines as `unit`s (`line 3: expected "..",
+/// got ".."`); `None` when they are equal. Shared by every conformance tool of the workspace.
+pub fn first_difference(expected: &str, got: &str, unit: &str) -> Option<String> {
+    if expected == got {
+        return None;
+    }
+    let mut e = expected.lines();
     let mut g = got.lines();
-    let mut w = want.lines();
     let mut n = 1;
     loop {
-        match (g.next(), w.next()) {
-            (None, None) => return "outputs differ only in line endings".into(),
+        match (e.next(), g.next()) {
+            (None, None) => return Some("outputs differ only in line endings".into()),
             (a, b) if a == b => n += 1,
             (a, b) => {
-                return format!(
-                    "line {n}: got {:?}, want {:?}",
+                return Some(format!(
+                    "{unit} {n}: expected {:?}, got {:?}",
                     a.unwrap_or("<end>"),
                     b.unwrap_or("<end>")
-                )
+                ))
             }
         }
     }
@@ -76,7 +80,7 @@ fn check(name: String, input: &str, want: &str, report: &mut Report) {
             if got == want {
                 report.passed.push((name, got));
             } else {
-                let detail = first_difference(&got, want);
+                let detail = first_difference(want, &got, "line").unwrap_or_default();
                 report.failures.push(Failure { name, detail });
             }
         }
@@ -126,7 +130,7 @@ pub fn run_generic(dir: &Path) -> std::io::Result<Report> {
                     } else {
                         let detail = format!(
                             "accepted, and not its own output: {}",
-                            first_difference(&got, &input)
+                            first_difference(&input, &got, "line").unwrap_or_default()
                         );
                         report.failures.push(Failure { name, detail });
                     }

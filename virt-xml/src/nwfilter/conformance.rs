@@ -31,7 +31,7 @@ pub fn run_xml_corpus(dir: &Path) -> std::io::Result<(usize, Vec<CaseFailure>)> 
         let detail = match (result, expected) {
             (Ok(f), Some(exp)) => {
                 let got = format_filter(&f);
-                first_difference(&exp, &got)
+                crate::conformance::first_difference(&exp, &got, "line")
             }
             (Err(e), Some(_)) => Some(format!("refused: {e}")),
             (Ok(_), None) => Some("accepted, but libvirt refuses it".to_string()),
@@ -43,26 +43,4 @@ pub fn run_xml_corpus(dir: &Path) -> std::io::Result<(usize, Vec<CaseFailure>)> 
         }
     }
     Ok((passed, failures))
-}
-
-/// The first line where `got` differs from `expected`, if any.
-pub fn first_difference(expected: &str, got: &str) -> Option<String> {
-    if expected == got {
-        return None;
-    }
-    let mut e = expected.lines();
-    let mut g = got.lines();
-    let mut n = 1;
-    loop {
-        match (e.next(), g.next()) {
-            (Some(a), Some(b)) if a == b => n += 1,
-            (a, b) => {
-                return Some(format!(
-                    "line {n}: expected {:?}, got {:?}",
-                    a.unwrap_or("<end>"),
-                    b.unwrap_or("<end>")
-                ))
-            }
-        }
-    }
 }
