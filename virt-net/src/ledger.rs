@@ -4,7 +4,6 @@
 use std::fs::OpenOptions;
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
-use std::os::unix::fs::FileTypeExt;
 use std::path::Path;
 
 use virt_audit::{records::net_open, Auditor, DevNum, Outcome, VmIdentity};
@@ -36,13 +35,6 @@ pub(crate) struct Ledger<'a> {
     vm: &'a VmIdentity,
     mac: MacAddr,
     devices: Vec<OpenedDevice>,
-}
-
-/// The device number of a character or block device's metadata.
-fn dev_of(meta: &std::fs::Metadata) -> Option<DevNum> {
-    use std::os::unix::fs::MetadataExt;
-    let ft = meta.file_type();
-    (ft.is_char_device() || ft.is_block_device()).then(|| DevNum::from_rdev(meta.rdev()))
 }
 
 /// The device number of the node an fd was opened on (`fstat`), if it is a device node.
@@ -80,7 +72,7 @@ impl<'a> Ledger<'a> {
                 Ok(fd)
             }
             Err(source) => {
-                let rdev = std::fs::metadata(path).ok().and_then(|m| dev_of(&m));
+                let rdev = DevNum::of_path(path);
                 let rec = net_open(self.vm, &self.mac, &shown, rdev, Outcome::Failed);
                 if let Err(e) = self.auditor.emit(&rec) {
                     return Err(OpenFailure::Audit(e.into()));
