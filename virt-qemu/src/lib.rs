@@ -1,16 +1,21 @@
 //! The QEMU driver's runtime foundation.
 //!
+//! - [`argv`]: a domain definition and QEMU's capabilities to the command line and fd plan, as
+//!   libvirt 9.0 writes it for QEMU 7.2.
 //! - [`message`]: the QMP wire format (framing and message parsing, for untrusted input).
 //! - [`qmp`]: a blocking, thread-safe QMP client (commands with timeouts, an event queue, fd passing).
 //! - [`process`]: launching QEMU from an argv with chosen descriptors, a cleared environment and a
 //!   log file; start, graceful shutdown, destroy, death detection.
 //! - [`status`]: a running guest's runtime state file (atomic write, read back, pid liveness).
 
+pub mod argv;
 pub mod message;
+pub mod prepare;
 pub mod process;
 pub mod qmp;
 pub mod status;
 
+pub use argv::{Accel, QemuCaps};
 pub use message::{Event, Greeting, ProtocolError};
 pub use process::{LaunchSpec, ProcessError, QemuProcess, ShutdownOutcome};
 pub use qmp::{Qmp, QmpError};

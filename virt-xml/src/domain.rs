@@ -13,14 +13,19 @@ use std::str::FromStr;
 
 use crate::clock::Clock;
 use crate::cpu::Cpu;
+pub use crate::devices::device::Device;
+use crate::devices::disk::Disk;
+use crate::devices::hostdev::Hostdev;
+use crate::devices::interface::Interface;
 use crate::error::{Pos, XmlError};
 use crate::features::Features;
 use crate::normalize;
 use crate::os::OsDef;
 use crate::schema;
+use crate::sections::Section;
 use crate::tree::{self, Element, Node};
 use crate::units::KiB;
-use crate::values::{DiskName, MacAddr, PciAddr, UsbAddr, Uuid, ValueError};
+use crate::values::{MacAddr, PciAddr, Uuid, ValueError};
 use crate::writer::{Tag, Writer};
 
 macro_rules! str_enum {
@@ -195,210 +200,8 @@ pub struct Vcpu {
     pub current: Option<u32>,
 }
 
-/// One device under `<devices>`: its kind and its checked element.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Device {
-    pub kind: DeviceKind,
-    pub xml: Element,
-}
-
-/// A typed view of an `<interface>` device.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Interface {
-    pub kind: InterfaceType,
-    pub mac: Option<MacAddr>,
-    /// `<source bridge|network|dev>`.
-    pub source: Option<String>,
-    /// `<target dev>`: the host-side interface name.
-    pub target_dev: Option<String>,
-    /// `<model type>`.
-    pub model: Option<String>,
-    pub pci_address: Option<PciAddr>,
-}
-
-/// A typed view of a `<disk>` device.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Disk {
-    /// `type`: file, block, network, dir, volume, nvme, vhostuser.
-    pub kind: String,
-    /// `device`: disk, cdrom, floppy, lun.
-    pub device: String,
-    /// `<source file|dev|dir|name>`.
-    pub source: Option<String>,
-    /// `<target dev>`.
-    pub target: Option<DiskName>,
-    /// `<target bus>`.
-    pub bus: Option<String>,
-    /// `<driver type>` (image format).
-    pub format: Option<String>,
-    pub readonly: bool,
-    pub pci_address: Option<PciAddr>,
-}
-
-/// What a `<hostdev>` passes through.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum HostdevSource {
-    Pci(PciAddr),
-    /// A USB device by bus/device number.
-    Usb(UsbAddr),
-    /// A USB device by vendor/product id.
-    UsbId {
-        vendor: u16,
-        product: u16,
-    },
-    /// Another kind (scsi, mdev, capabilities): see the element.
-    Other(String),
-}
-
-/// A typed view of a `<hostdev>` device.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Hostdev {
-    /// `managed='yes'`: detach from the host driver on start.
-    pub managed: bool,
-    pub source: HostdevSource,
-    /// The guest-side PCI address, if given.
-    pub guest_pci_address: Option<PciAddr>,
-}
-
-/// A typed view of `<os>`.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Os {
-    /// `hvm`, `linux`, `exe`, ...
-    pub os_type: String,
-    pub arch: Option<String>,
-    pub machine: Option<String>,
-    /// `<boot dev>` in order.
-    pub boot: Vec<String>,
-    pub loader: Option<String>,
-    pub kernel: Option<String>,
-    pub initrd: Option<String>,
-    pub cmdline: Option<String>,
-    /// `<init>` (containers).
-    pub init: Option<String>,
-}
-
-impl Device {
-    /// The typed view of a disk device.
-    pub fn disk(&self) -> Option<Disk> {
-        if self.kind != DeviceKind::Disk {
-            return None;
-        }
-        let el = &self.xml;
-        let src = el.child("source");
-        let target = el.child("target");
-        Some(Disk {
-            kind: el.attr("type").unwrap_or("file").to_string(),
-            device: el.attr("device").unwrap_or("disk").to_string(),
-            source: src.and_then(|s| {
-                ["file", "dev", "dir", "name", "volume"]
-                    .iter()
-                    .find_map(|a| s.attr(a))
-                    .map(str::to_string)
-            }),
-            target: target
-                .and_then(|t| t.attr("dev"))
-                .and_then(|d| d.parse().ok()),
-            bus: target.and_then(|t| t.attr("bus")).map(str::to_string),
-            format: el
-                .child("driver")
-                .and_then(|d| d.attr("type"))
-                .map(str::to_string),
-            readonly: el.child("readonly").is_some(),
-            pci_address: self.pci_address(),
-        })
-    }
-
-    /// The typed view of a hostdev device.
-    pub fn hostdev(&self) -> Option<Hostdev> {
-        if self.kind != DeviceKind::Hostdev {
-            return None;
-        }
-        let el = &self.xml;
-        let ty = el.attr("type").unwrap_or("");
-        let src = el.child("source");
-        let source = match ty {
-            "pci" => src
-                .and_then(|s| s.child("address"))
-                .and_then(|a| pci_from_attrs(a).ok())
-                .map(HostdevSource::Pci),
-            "usb" => src.and_then(|s| {
-                if let Some(a) = s.child("address") {
-                    let bus = a.attr("bus").and_then(parse_c_uint)?;
-                    let device = a.attr("device").and_then(parse_c_uint)?;
-                    Some(HostdevSource::Usb(UsbAddr { bus, device }))
-                } else {
-                    let id = |n: &str| {
-                        s.child(n)
-                            .and_then(|e| e.attr("id"))
-                            .and_then(parse_c_uint)
-                            .and_then(|v| u16::try_from(v).ok())
-                    };
-                    Some(HostdevSource::UsbId {
-                        vendor: id("vendor")?,
-                        product: id("product")?,
-                    })
-                }
-            }),
-            _ => None,
-        }
-        .unwrap_or_else(|| HostdevSource::Other(ty.to_string()));
-        Some(Hostdev {
-            managed: el.attr("managed") == Some("yes"),
-            source,
-            guest_pci_address: self.pci_address(),
-        })
-    }
-
-    /// The device's own `<address>` (any type), typed; `None` when it has none.
-    pub fn address(&self) -> Option<Result<crate::address::Address, XmlError>> {
-        self.xml
-            .child("address")
-            .map(crate::address::Address::from_element)
-    }
-
-    /// The device's `<address type='pci'>`, if it has one.
-    pub fn pci_address(&self) -> Option<PciAddr> {
-        self.xml
-            .children_named("address")
-            .find(|a| a.attr("type") == Some("pci"))
-            .and_then(|a| pci_from_attrs(a).ok())
-    }
-
-    /// The typed view of an interface device.
-    pub fn interface(&self) -> Option<Interface> {
-        if self.kind != DeviceKind::Interface {
-            return None;
-        }
-        let el = &self.xml;
-        let kind = el.attr("type")?.parse().ok()?;
-        let source = el.child("source").and_then(|s| {
-            s.attr("bridge")
-                .or_else(|| s.attr("network"))
-                .or_else(|| s.attr("dev"))
-                .map(str::to_string)
-        });
-        Some(Interface {
-            kind,
-            mac: el
-                .child("mac")
-                .and_then(|m| m.attr("address"))
-                .and_then(|m| m.parse().ok()),
-            source,
-            target_dev: el
-                .child("target")
-                .and_then(|t| t.attr("dev"))
-                .map(str::to_string),
-            model: el
-                .child("model")
-                .and_then(|t| t.attr("type"))
-                .map(str::to_string),
-            pci_address: self.pci_address(),
-        })
-    }
-}
-
 /// A domain definition.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Domain {
     pub domain_type: DomainType,
     /// The running domain's id (status and live XML only).
@@ -428,7 +231,7 @@ pub struct Domain {
     pub has_devices: bool,
     pub devices: Vec<Device>,
     /// Every other top-level section, schema-checked, in libvirt's order.
-    pub sections: Vec<Element>,
+    pub sections: Vec<Section>,
 }
 
 impl Domain {
@@ -459,46 +262,34 @@ impl Domain {
         }
     }
 
-    /// Typed views of the interface devices.
-    pub fn interfaces(&self) -> Vec<Interface> {
-        self.devices.iter().filter_map(Device::interface).collect()
-    }
-
-    /// Typed views of the disk devices.
-    pub fn disks(&self) -> Vec<Disk> {
-        self.devices.iter().filter_map(Device::disk).collect()
-    }
-
-    /// Typed views of the hostdev devices.
-    pub fn hostdevs(&self) -> Vec<Hostdev> {
-        self.devices.iter().filter_map(Device::hostdev).collect()
-    }
-
-    /// A simple view of `<os>` (see [`Domain::os_def`] for the whole typed section).
-    pub fn os(&self) -> Option<Os> {
-        let os = self.os_def.as_ref()?;
-        Some(Os {
-            os_type: os.os_type.as_str().to_string(),
-            arch: os.arch.clone(),
-            machine: os.machine.clone(),
-            boot: os.boot.iter().map(|b| b.as_str().to_string()).collect(),
-            loader: trimmed(os.loader.as_ref().and_then(|l| l.path.as_ref())),
-            kernel: trimmed(os.kernel.as_ref()),
-            initrd: trimmed(os.initrd.as_ref()),
-            cmdline: trimmed(os.cmdline.as_ref()),
-            init: trimmed(os.init.as_ref()),
+    /// The interface devices.
+    pub fn interfaces(&self) -> impl Iterator<Item = &Interface> {
+        self.devices.iter().filter_map(|d| match d {
+            Device::Interface(i) => Some(i),
+            _ => None,
         })
     }
 
-    /// The section element with this name, if present. Only sections kept as element trees are
-    /// found here; `<os>`, `<features>`, `<clock>` and `<cpu>` are typed fields.
-    pub fn section(&self, name: &str) -> Option<&Element> {
-        self.sections.iter().find(|e| e.name == name)
+    /// The disk devices.
+    pub fn disks(&self) -> impl Iterator<Item = &Disk> {
+        self.devices.iter().filter_map(|d| match d {
+            Device::Disk(x) => Some(x),
+            _ => None,
+        })
     }
-}
 
-fn trimmed(s: Option<&String>) -> Option<String> {
-    s.map(|s| s.trim().to_string())
+    /// The host devices.
+    pub fn hostdevs(&self) -> impl Iterator<Item = &Hostdev> {
+        self.devices.iter().filter_map(|d| match d {
+            Device::Hostdev(x) => Some(x),
+            _ => None,
+        })
+    }
+
+    /// The first top-level section with this element name (`cputune`, `qemu:commandline`, ...).
+    pub fn section(&self, name: &str) -> Option<&Section> {
+        self.sections.iter().find(|s| s.element_name() == name)
+    }
 }
 
 pub(crate) fn invalid_value(el: &Element, attr: &str, e: ValueError) -> XmlError {
@@ -719,18 +510,10 @@ impl Domain {
                 "devices" => {
                     d.has_devices = true;
                     for dev in el.elements() {
-                        let kind = dev.name.parse().map_err(|_| XmlError::UnknownElement {
-                            pos: dev.pos,
-                            parent: "devices".into(),
-                            element: dev.name.clone(),
-                        })?;
-                        d.devices.push(Device {
-                            kind,
-                            xml: dev.clone(),
-                        });
+                        d.devices.push(Device::from_element(dev)?);
                     }
                 }
-                _ => d.sections.push(el),
+                _ => d.sections.push(Section::from_element(&el)?),
             }
         }
         d.name = name.ok_or_else(|| XmlError::Missing {
@@ -835,11 +618,11 @@ impl Domain {
             if self.has_devices || !self.devices.is_empty() {
                 chunk("devices", &|w| {
                     let mut devs: Vec<&Device> = self.devices.iter().collect();
-                    devs.sort_by_key(|d| d.kind as usize);
+                    devs.sort_by_key(|d| d.kind() as usize);
                     // libvirt writes <devices> open and closed even when empty.
                     let mut inner = Writer::with_depth(w.depth() + 1);
                     for d in devs {
-                        inner.tree(&d.xml);
+                        d.write(&mut inner);
                     }
                     let pad = "  ".repeat(w.depth());
                     w.raw(&format!(
@@ -849,17 +632,7 @@ impl Domain {
                 });
             }
             for s in &self.sections {
-                chunk(&s.name, &|w| {
-                    if s.name == "metadata" {
-                        w.element(Tag::new("metadata"), |w| {
-                            for c in s.elements() {
-                                w.tree_double_quoted(c);
-                            }
-                        });
-                    } else {
-                        w.tree(s);
-                    }
-                });
+                chunk(s.element_name(), &|w| s.write(w));
             }
             chunks.sort_by_key(|(r, _)| *r);
             for (_, c) in chunks {
@@ -881,6 +654,62 @@ impl fmt::Display for Domain {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.to_xml())
     }
+}
+
+/// The schema-checked, normalised element tree of a domain document: what the typed values are
+/// read from (for tools that want libvirt's defaults applied without typing).
+pub fn normalized(xml: &str) -> Result<Element, XmlError> {
+    let mut root = tree::parse(xml)?;
+    if root.name != "domain" {
+        return Err(XmlError::UnknownElement {
+            pos: root.pos,
+            parent: "document".into(),
+            element: root.name.clone(),
+        });
+    }
+    schema::domain().check(&root)?;
+    check_values(&root)?;
+    normalize::domain(&mut root)?;
+    Ok(root)
+}
+
+/// Parses the XML of one device (as given to attach-device), checked against the schema and
+/// normalised as a device of a domain of `domain_type`; errors keep the device text's line:column.
+pub fn parse_device(xml: &str) -> Result<Device, XmlError> {
+    let dev = tree::parse(xml)?;
+    let kind: DeviceKind = dev.name.parse().map_err(|_| XmlError::UnknownElement {
+        pos: dev.pos,
+        parent: "devices".into(),
+        element: dev.name.clone(),
+    })?;
+    let pos = dev.pos;
+    let el = |name: &str, children: Vec<Node>| Element {
+        name: name.to_string(),
+        attrs: Vec::new(),
+        children,
+        pos,
+    };
+    let mut root = el(
+        "domain",
+        vec![
+            Node::Element(el("name", vec![Node::Text("device".into())])),
+            Node::Element(el("devices", vec![Node::Element(dev)])),
+        ],
+    );
+    root.attrs.push(crate::tree::Attr {
+        name: "type".into(),
+        value: "kvm".into(),
+        pos,
+    });
+    let d = Domain::from_element(root)?;
+    d.devices
+        .into_iter()
+        .find(|d| d.kind() == kind)
+        .ok_or_else(|| XmlError::Missing {
+            pos,
+            element: kind.as_str().into(),
+            what: "a device".into(),
+        })
 }
 
 /// Where an element stands, for errors raised after parsing.

@@ -36,6 +36,7 @@ pub mod address;
 pub mod clock;
 pub mod conformance;
 pub mod cpu;
+pub mod devices;
 pub mod domain;
 pub mod error;
 pub mod features;
@@ -43,15 +44,15 @@ mod normalize;
 pub mod nwfilter;
 pub mod os;
 pub mod schema;
+pub mod sections;
 pub mod status;
 pub mod tree;
 pub mod units;
 pub mod values;
 pub mod writer;
 
-pub use domain::{
-    Device, DeviceKind, Disk, Domain, DomainType, Hostdev, HostdevSource, Interface, Os,
-};
+pub use devices::Device;
+pub use domain::{DeviceKind, Domain, DomainType};
 pub use error::{Pos, XmlError};
 pub use units::KiB;
 pub use values::{DiskName, MacAddr, PciAddr, UsbAddr, Uuid};

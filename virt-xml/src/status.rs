@@ -33,7 +33,7 @@ use crate::writer::{Tag, Writer};
 /// A guest's runtime state, written next to its definition as libvirt's status XML is:
 /// `<domstatus state=.. pid=..>` with the monitor socket, the cgroup, the host state of every NIC,
 /// and the live `<domain>`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct DomainStatus {
     /// `running`, `paused`, ...
     pub state: String,

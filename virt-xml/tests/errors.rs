@@ -31,17 +31,26 @@ fn refuse(from: &str, to: &str) -> XmlError {
 fn the_base_document_is_accepted() {
     let d = Domain::parse(GOOD).expect("valid");
     assert_eq!(d.memory.map(|m| m.size.0), Some(512 * 1024));
-    let nics = d.interfaces();
+    let nics: Vec<_> = d.interfaces().collect();
     assert_eq!(nics.len(), 1);
     assert_eq!(
-        nics[0].mac.map(|m| m.to_string()).as_deref(),
+        nics[0]
+            .mac
+            .as_ref()
+            .map(|m| m.address.to_string())
+            .as_deref(),
         Some("52:54:00:aa:bb:cc")
     );
-    assert_eq!(nics[0].source.as_deref(), Some("br0"));
     assert_eq!(
-        nics[0].pci_address.map(|p| p.to_string()).as_deref(),
-        Some("0000:00:03.0")
+        nics[0].source.as_ref().and_then(|s| s.bridge.as_deref()),
+        Some("br0")
     );
+    match &nics[0].info.address {
+        Some(virt_xml::address::Address::Pci { addr, .. }) => {
+            assert_eq!(addr.to_string(), "0000:00:03.0")
+        }
+        other => panic!("address {other:?}"),
+    }
 }
 
 #[test]
@@ -138,24 +147,26 @@ fn typed_views_of_disks_hostdevs_and_os() {
         .join("q35-virt-manager-basic.x86_64-latest.xml");
     let xml = std::fs::read_to_string(path).expect("read");
     let d = Domain::parse(&xml).expect("parse");
-    let os = d.os().expect("os");
-    assert_eq!(os.os_type, "hvm");
+    let os = d.os_def.as_ref().expect("os");
+    assert_eq!(os.os_type, virt_xml::os::OsType::Hvm);
     assert_eq!(os.arch.as_deref(), Some("x86_64"));
-    let disks = d.disks();
+    let disks: Vec<_> = d.disks().collect();
     assert!(!disks.is_empty());
-    assert!(disks.iter().all(|k| k.target.is_some()), "{disks:?}");
+    assert!(disks.iter().all(|k| !k.target.dev.is_empty()), "{disks:?}");
     let hd = Domain::parse(
         "<domain type='kvm'><name>h</name><devices><hostdev mode='subsystem' type='pci' managed='yes'>\
          <source><address domain='0x0000' bus='0x06' slot='0x12' function='0x5'/></source></hostdev>\
          </devices></domain>",
     )
     .expect("hostdev");
-    let h = &hd.hostdevs()[0];
-    assert!(h.managed);
-    assert_eq!(
-        h.source,
-        virt_xml::HostdevSource::Pci("0000:06:12.5".parse().expect("pci"))
-    );
+    let h = hd.hostdevs().next().expect("one hostdev");
+    assert_eq!(h.managed, Some(virt_xml::os::YesNo::Yes));
+    match &h.source {
+        virt_xml::devices::hostdev::HostdevSource::Pci { address, .. } => {
+            assert_eq!(*address, "0000:06:12.5".parse().expect("pci"))
+        }
+        other => panic!("source {other:?}"),
+    }
 }
 
 #[test]

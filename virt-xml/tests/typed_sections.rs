@@ -1,6 +1,8 @@
 //! The typed `<os>`, `<features>`, `<clock>` and `<cpu>` sections: values read from libvirt's
 //! own documents, libvirt's normalisations, and errors with their place.
 
+mod support;
+
 use virt_xml::clock::{ClockBasis, ClockOffset, TickPolicy, TimerName};
 use virt_xml::cpu::{CpuMatch, CpuMode, FeaturePolicy};
 use virt_xml::domain::OnOff;
@@ -179,11 +181,15 @@ fn every_device_address_in_the_corpus_is_typed_and_formats_back() {
         let Ok(xml) = std::fs::read_to_string(&path) else {
             continue;
         };
-        let Ok(d) = Domain::parse(&xml) else { continue };
+        let Ok(d) = support::parse_raw(&xml) else {
+            continue;
+        };
         for dev in &d.devices {
-            let Some(a) = dev.address() else { continue };
-            let a = a.unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-            let el = dev.xml.child("address").expect("address");
+            let Some(el) = dev.xml.child("address") else {
+                continue;
+            };
+            let a = virt_xml::address::Address::from_element(el)
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
             let mut want = virt_xml::writer::Writer::new();
             want.tree(el);
             let mut got = virt_xml::writer::Writer::new();

@@ -1,0 +1,12 @@
+//! `<sound>`: `-device` for the sound card and its codecs, bound to the `-audiodev`.
+//!
+//! Not emitted yet: this family writes nothing, so domains with such devices do not yet give
+//! libvirt's command line. It is filled by the device work that follows the framework.
+
+use crate::argv::builder::{ArgvError, Builder};
+
+/// Writes this family's options for every such device of `b.def`, in document order.
+pub fn emit(b: &mut Builder<'_>) -> Result<(), ArgvError> {
+    let _ = b;
+    Ok(())
+}
