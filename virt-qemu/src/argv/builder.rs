@@ -58,6 +58,9 @@ pub struct Builder<'a> {
     pub machine: String,
     /// The chipset of the machine type (aliases resolved).
     pub chipset: Chipset,
+    /// libvirt's alias of every device (`net0`, `virtio-disk0`, ...), by index in `def.devices`
+    /// (an empty string for devices that have none).
+    pub aliases: Vec<String>,
     cmd: CommandLine,
     fds: FdAllocator,
 }
@@ -99,6 +102,7 @@ impl<'a> Builder<'a> {
             accel,
             machine,
             chipset,
+            aliases: crate::prepare::aliases(def),
             cmd: CommandLine {
                 env: host.environment(),
                 program: host.emulator.clone(),
@@ -107,6 +111,11 @@ impl<'a> Builder<'a> {
             },
             fds: FdAllocator::new(host.fd_numbering.clone()),
         })
+    }
+
+    /// The alias of device `index` of `def.devices`.
+    pub fn alias(&self, index: usize) -> &str {
+        self.aliases.get(index).map(String::as_str).unwrap_or("")
     }
 
     /// Whether the machine is a PC (i440fx or q35).
