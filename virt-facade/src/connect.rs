@@ -2,15 +2,51 @@
 
 use crate::driver::{DeviceScope, DomainSummary, Driver};
 use crate::error::{Error, Result};
+use crate::qemu_driver::QemuFacadeDriver;
 use crate::state::{DomainState, StateReason};
 use crate::test_driver::TestDriver;
 use crate::uri::ConnectUri;
+use std::sync::Arc;
+use virt_audit::{AuditLevel, AuditSink, Auditor, FanoutSink, FileSink, KernelSink};
 
 /// Settings of a connection beyond its URI.
 #[derive(Debug, Clone, Default)]
 pub struct ConnectOptions {
     /// Also append every audit record to this file (virt-audit's file sink format).
     pub audit_file: Option<std::path::PathBuf>,
+}
+
+/// The auditor of a QEMU connection: the kernel (when this process may send to it) plus, with
+/// `audit_file`, that file, through one fan-out sink.
+pub fn qemu_auditor(options: &ConnectOptions) -> Result<Auditor> {
+    let mut sinks: Vec<Arc<dyn AuditSink>> = Vec::new();
+    if let Ok(k) = KernelSink::open() {
+        sinks.push(Arc::new(k));
+    }
+    if let Some(p) = &options.audit_file {
+        let f = FileSink::open(p).map_err(|e| Error::Driver(format!("audit file: {e}")))?;
+        sinks.push(Arc::new(f));
+    }
+    Ok(Auditor::new(
+        Arc::new(FanoutSink::new(sinks)),
+        AuditLevel::On,
+    ))
+}
+
+fn open_qemu(
+    paths: virt_qemu::driver::paths::DriverPaths,
+    uri: &ConnectUri,
+    options: &ConnectOptions,
+) -> Result<QemuFacadeDriver> {
+    let auditor = qemu_auditor(options)?;
+    let d = virt_qemu::driver::QemuDriver::open(
+        paths,
+        uri.to_string(),
+        auditor,
+        virt_qemu::driver::DriverOptions::default(),
+    )
+    .map_err(|e| Error::Driver(format!("{uri}: {e}")))?;
+    Ok(QemuFacadeDriver::new(d))
 }
 
 /// An open connection.
@@ -26,14 +62,16 @@ impl Connect {
 
     /// Opens a connection with options.
     pub fn open_with(uri: &str, options: ConnectOptions) -> Result<Connect> {
-        let _ = &options;
-        let uri: ConnectUri = uri.parse()?;
-        let driver: Box<dyn Driver> = match uri {
+        let parsed: ConnectUri = uri.parse()?;
+        let driver: Box<dyn Driver> = match &parsed {
             ConnectUri::TestDefault => Box::new(TestDriver::new()),
-            other => {
-                return Err(Error::Unsupported(format!(
-                    "the QEMU driver behind '{other}' is not available in this build"
-                )))
+            ConnectUri::QemuEmbed { root } => {
+                let paths = virt_qemu::driver::paths::DriverPaths::embed(root);
+                Box::new(open_qemu(paths, &parsed, &options)?)
+            }
+            ConnectUri::QemuSystem => {
+                let paths = virt_qemu::driver::paths::DriverPaths::system();
+                Box::new(open_qemu(paths, &parsed, &options)?)
             }
         };
         Ok(Connect { driver })

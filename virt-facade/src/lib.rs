@@ -23,6 +23,7 @@ pub mod connect;
 pub mod device;
 pub mod driver;
 pub mod error;
+pub mod qemu_driver;
 pub mod state;
 pub mod test_driver;
 pub mod uri;

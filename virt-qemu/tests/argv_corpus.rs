@@ -5,11 +5,11 @@ use proptest::prelude::*;
 use virt_qemu::argv::conformance::run_dir;
 use virt_qemu::argv::{self, shell_quote, ArgvError, CommandLine, HostContext, QemuCaps};
 
-/// Cases passing today (27 from the argv builder alone, 33 with address assignment wired in);
-/// raise it as device families land so regressions fail.
-const PASS_FLOOR: usize = 27;
+/// Cases passing at the last floor raise (238 of 315 with the device families of wave 2);
+/// raise it as more land so regressions fail.
+const PASS_FLOOR: usize = 252;
 /// `.args` cases whose global options (everything outside the device families) match today.
-const GLOBALS_FLOOR: usize = 261;
+const GLOBALS_FLOOR: usize = 267;
 
 #[test]
 fn corpus_pass_floor() {
@@ -208,6 +208,90 @@ fn firmware_pflash() {
     assert!(cmd.option("-machine").is_some_and(
         |m| m.ends_with("pflash0=libvirt-pflash0-format,pflash1=libvirt-pflash1-format")
     ));
+}
+
+#[test]
+fn iothreads_with_pool_sizes() {
+    let extra = "<iothreads>3</iothreads><iothreadids>\
+                 <iothread id='4' thread_pool_min='0' thread_pool_max='8'/><iothread id='1'/>\
+                 </iothreadids><defaultiothread thread_pool_min='2' thread_pool_max='4'/>";
+    let cmd = build(&domain("qemu", &format!("{PC_OS}{extra}"), "")).expect("builds");
+    let objects: Vec<String> = options(&cmd, "-object")
+        .into_iter()
+        .filter(|o| o.contains("iothread") || o.contains("main-loop"))
+        .collect();
+    assert_eq!(
+        objects,
+        [
+            r#"{"qom-type":"iothread","id":"iothread4","thread-pool-min":0,"thread-pool-max":8}"#,
+            r#"{"qom-type":"iothread","id":"iothread1"}"#,
+            r#"{"qom-type":"iothread","id":"iothread2"}"#,
+            r#"{"qom-type":"main-loop","id":"main-loop","thread-pool-min":2,"thread-pool-max":4}"#,
+        ]
+    );
+}
+
+#[test]
+fn firmware_autoselection_from_descriptor_files() {
+    let dir = virt_testkit::TempDir::new("argv-fw").expect("temp dir");
+    let (etc, usr) = (dir.path().join("etc"), dir.path().join("usr"));
+    std::fs::create_dir_all(&etc).unwrap();
+    std::fs::create_dir_all(&usr).unwrap();
+    let flash = |code: &str, features: &str| {
+        format!(
+            r#"{{"interface-types":["uefi"],"mapping":{{"device":"flash","executable":{{"filename":"{code}","format":"raw"}},"nvram-template":{{"filename":"/v.fd","format":"raw"}}}},"targets":[{{"architecture":"x86_64","machines":["pc-q35-*"]}}],"features":[{features}]}}"#
+        )
+    };
+    std::fs::write(
+        usr.join("10-sb.json"),
+        flash("/fw/sb.fd", r#""requires-smm","secure-boot""#),
+    )
+    .unwrap();
+    std::fs::write(usr.join("20-plain.json"), flash("/fw/plain.fd", "")).unwrap();
+    // An empty file in the earlier directory masks the same name in the later one.
+    std::fs::write(etc.join("10-sb.json"), "").unwrap();
+    let descriptors = argv::firmware::FirmwareDescriptor::load(&[etc, usr]);
+    assert_eq!(descriptors.len(), 1, "{descriptors:?}");
+
+    let os = "<os firmware='efi'><type arch='x86_64' machine='pc-q35-7.2'>hvm</type></os>";
+    let mut def = domain("qemu", os, "");
+    argv::firmware::autoselect(&mut def, &descriptors).expect("selects");
+    let cmd = build(&def).expect("builds");
+    assert!(
+        cmd.args
+            .iter()
+            .any(|a| a.contains(r#""filename":"/fw/plain.fd""#)),
+        "{:?}",
+        cmd.args
+    );
+    assert!(cmd.option("-machine").unwrap().contains("pflash0="));
+
+    // The harness's descriptors: secure boot needs SMM; BIOS is a ROM; nothing serves i440fx UEFI
+    // with enrolled keys.
+    let harness = argv::firmware::libvirt_test_descriptors();
+    let mut def = domain("qemu", os, "");
+    argv::firmware::autoselect(&mut def, &harness).expect("selects");
+    let cmd = build(&def).expect("builds");
+    assert!(cmd.option("-machine").unwrap().contains("smm=on"));
+    assert!(cmd
+        .args
+        .iter()
+        .any(|a| a == "driver=cfi.pflash01,property=secure,value=on"));
+    let bios = "<os firmware='bios'><type arch='x86_64' machine='pc-i440fx-7.2'>hvm</type></os>";
+    let mut def = domain("qemu", bios, "");
+    argv::firmware::autoselect(&mut def, &harness).expect("selects");
+    assert_eq!(
+        build(&def).expect("builds").option("-bios"),
+        Some("/usr/share/seabios/bios-256k.bin")
+    );
+    let keys = "<os firmware='efi'><type arch='x86_64' machine='pc-i440fx-7.2'>hvm</type>\
+                <firmware><feature enabled='yes' name='enrolled-keys'/></firmware></os>";
+    let mut def = domain("qemu", keys, "");
+    let err = argv::firmware::autoselect(&mut def, &harness).expect_err("nothing matches");
+    assert!(
+        err.to_string().contains("Unable to find any firmware"),
+        "{err}"
+    );
 }
 
 #[test]

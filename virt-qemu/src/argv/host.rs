@@ -46,6 +46,11 @@ pub struct DriverConfig {
     pub nvram_dir: PathBuf,
     /// `-msg timestamp=on` (`log_timestamp`).
     pub log_timestamp: bool,
+    /// Where firmware descriptors for `<os firmware=...>` autoselection are read from, earlier
+    /// directories first (QEMU's interop search path).
+    pub firmware_dirs: Vec<PathBuf>,
+    /// Descriptors to use instead of reading `firmware_dirs` (libvirt's test harness has its own).
+    pub firmware_descriptors: Option<Vec<crate::argv::firmware::FirmwareDescriptor>>,
 }
 
 impl Default for DriverConfig {
@@ -63,6 +68,11 @@ impl Default for DriverConfig {
             nbd_tls_dir: None,
             nvram_dir: PathBuf::from("/var/lib/libvirt/qemu/nvram"),
             log_timestamp: true,
+            firmware_dirs: vec![
+                PathBuf::from("/etc/qemu/firmware"),
+                PathBuf::from("/usr/share/qemu/firmware"),
+            ],
+            firmware_descriptors: None,
         }
     }
 }
@@ -136,6 +146,7 @@ impl HostContext {
                     (1_048_576, PathBuf::from("/dev/hugepages1G")),
                 ],
                 spice_tls_dir: Some(PathBuf::from("/etc/pki/libvirt-spice")),
+                firmware_descriptors: Some(crate::argv::firmware::libvirt_test_descriptors()),
                 ..DriverConfig::default()
             },
             numa_max_node: Some(7),

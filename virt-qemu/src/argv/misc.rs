@@ -274,13 +274,17 @@ pub(crate) fn emit_launch_security(b: &mut Builder<'_>) -> Result<(), ArgvError>
     Ok(())
 }
 
-pub(crate) fn emit_tail(b: &mut Builder<'_>) {
+pub(crate) fn emit_sandbox(b: &mut Builder<'_>) {
     if b.host.config.seccomp_sandbox && b.caps.has_flag("seccomp-sandbox") {
         b.arg(
             "-sandbox",
             "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny",
         );
     }
+}
+
+/// `-msg timestamp=on`, the very last option libvirt writes.
+pub(crate) fn emit_msg(b: &mut Builder<'_>) {
     if b.host.config.log_timestamp {
         b.arg("-msg", "timestamp=on");
     }

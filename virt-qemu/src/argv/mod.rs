@@ -30,7 +30,7 @@ pub mod cmdline;
 pub mod conformance;
 mod cpu;
 pub mod devices;
-mod firmware;
+pub mod firmware;
 pub mod host;
 mod machine;
 mod memory;
@@ -49,13 +49,63 @@ use virt_xml::Domain;
 
 use devices::{emit_all, AFTER_AUDIO, BEFORE_AUDIO, LAST};
 
-/// `-object iothread` for each I/O thread.
+/// `-object iothread` for each I/O thread: the listed `<iothreadids>` in document order (with their
+/// thread pool sizes), then the ids `<iothreads>` counts but does not list (the lowest unused
+/// ones); then the main loop's pool from `<defaultiothread>`.
 fn emit_iothreads(b: &mut Builder<'_>) {
-    for i in 1..=view::iothreads(b.def) {
+    use virt_xml::sections::Section;
+    let count = b.def.sections.iter().find_map(|s| match s {
+        Section::Iothreads(n) => Some(n.0),
+        _ => None,
+    });
+    let listed: Vec<virt_xml::sections::Iothread> = b
+        .def
+        .sections
+        .iter()
+        .find_map(|s| match s {
+            Section::IothreadIds(ids) => Some(ids.iothreads.clone()),
+            _ => None,
+        })
+        .unwrap_or_default();
+    let pool = |p: Props, min: Option<u32>, max: Option<u32>| {
+        let p = match min {
+            Some(v) => p.uint("thread-pool-min", u64::from(v)),
+            None => p,
+        };
+        match max {
+            Some(v) => p.uint("thread-pool-max", u64::from(v)),
+            None => p,
+        }
+    };
+    for t in &listed {
         let p = Props::new()
             .str("qom-type", "iothread")
-            .str("id", format!("iothread{i}"));
+            .str("id", format!("iothread{}", t.id));
+        b.object(&pool(p, t.thread_pool_min, t.thread_pool_max));
+    }
+    let total = count.unwrap_or(0).max(listed.len() as u32);
+    let mut next = 1u32;
+    for _ in listed.len() as u32..total {
+        while listed.iter().any(|t| t.id == next) {
+            next += 1;
+        }
+        let p = Props::new()
+            .str("qom-type", "iothread")
+            .str("id", format!("iothread{next}"));
         b.object(&p);
+        next += 1;
+    }
+    let main_loop = b.def.sections.iter().find_map(|s| match s {
+        Section::DefaultIothread(d) => Some(*d),
+        _ => None,
+    });
+    if let Some(d) = main_loop {
+        if d.thread_pool_min.is_some() || d.thread_pool_max.is_some() {
+            let p = Props::new()
+                .str("qom-type", "main-loop")
+                .str("id", "main-loop");
+            b.object(&pool(p, d.thread_pool_min, d.thread_pool_max));
+        }
     }
 }
 
@@ -89,8 +139,10 @@ pub fn build(def: &Domain, caps: &QemuCaps, host: &HostContext) -> Result<Comman
     audio::emit(&mut b)?;
     emit_all(&mut b, AFTER_AUDIO)?;
     misc::emit_launch_security(&mut b)?;
+    // libvirt writes the seccomp sandbox before pvpanic, shmem and vsock, and `-msg` last.
+    misc::emit_sandbox(&mut b);
     emit_all(&mut b, LAST)?;
-    misc::emit_tail(&mut b);
+    misc::emit_msg(&mut b);
     Ok(b.finish())
 }
 
@@ -102,5 +154,22 @@ pub fn prepare_and_build(
     host: &HostContext,
 ) -> Result<CommandLine, ArgvError> {
     crate::prepare::prepare(def, caps).map_err(|e| ArgvError::Prepare(e.to_string()))?;
+    // USB ports are given out at start time only (libvirt keeps them out of the saved XML).
+    crate::prepare::assign_usb_ports(def).map_err(|e| ArgvError::Prepare(e.to_string()))?;
+    select_firmware(def, host)?;
     build(def, caps, host)
+}
+
+/// Firmware autoselection for `<os firmware='efi|bios'>`: fills in the loader from the host's
+/// firmware descriptors ([`DriverConfig::firmware_descriptors`], else the JSON files of
+/// [`DriverConfig::firmware_dirs`]).
+pub fn select_firmware(def: &mut Domain, host: &HostContext) -> Result<(), ArgvError> {
+    if def.os_def.as_ref().and_then(|o| o.firmware).is_none() {
+        return Ok(());
+    }
+    let descriptors = match host.config.firmware_descriptors.as_ref() {
+        Some(d) => d.clone(),
+        None => firmware::FirmwareDescriptor::load(&host.config.firmware_dirs),
+    };
+    firmware::autoselect(def, &descriptors)
 }

@@ -193,13 +193,6 @@ pub(crate) fn genid(def: &Domain) -> Option<String> {
     section(def, "genid").map(|g| g.text().trim().to_string())
 }
 
-/// `<iothreads>` count.
-pub(crate) fn iothreads(def: &Domain) -> u32 {
-    section(def, "iothreads")
-        .and_then(|e| e.text().trim().parse().ok())
-        .unwrap_or(0)
-}
-
 /// `<launchSecurity type=...>`.
 pub(crate) fn launch_security_type(def: &Domain) -> Option<String> {
     section(def, "launchSecurity").and_then(|e| e.attr("type").map(str::to_string))

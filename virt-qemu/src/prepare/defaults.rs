@@ -172,7 +172,8 @@ fn ps2_enabled(def: &Prep) -> bool {
 
 /// libvirt's audio backend when the definition names none: the SPICE backend with SPICE
 /// graphics; the host's backend with SDL, and with VNC or no graphics where the driver allows
-/// host audio; none otherwise.
+/// host audio; none otherwise; nothing when the first display cannot carry sound (egl-headless,
+/// D-Bus, RDP, desktop).
 pub(super) fn audio(def: &mut Prep, opts: &super::PrepareOptions) -> Result<(), PrepareError> {
     if def
         .devices
@@ -188,6 +189,8 @@ pub(super) fn audio(def: &mut Prep, opts: &super::PrepareOptions) -> Result<(), 
         .and_then(|g| view::attr(g, "type"));
     let host = opts.host_audio.as_deref();
     let ty = match graphics {
+        // Displays that carry no sound get no backend at all.
+        Some("egl-headless" | "dbus" | "rdp" | "desktop") => return Ok(()),
         Some("spice") => "spice",
         Some("sdl") => host.unwrap_or("sdl"),
         Some("vnc") if opts.vnc_allow_host_audio => host.unwrap_or("none"),
@@ -349,7 +352,13 @@ pub(super) fn serial_console(def: &mut Prep, m: &Machine) -> Result<(), PrepareE
             view::set_sub_attr(c, "target", &["alias", "address"], "port", "0", &["type"]);
         }
     }
-    let mut port = 0;
+    // A serial port left out is numbered one past the highest port of all serials (libvirt).
+    let mut highest: Option<u32> = def
+        .devices
+        .iter()
+        .filter(|d| view::kind(d) == DeviceKind::Serial)
+        .filter_map(|d| view::sub_attr(d, "target", "port").and_then(|p| p.parse().ok()))
+        .max();
     for d in def.devices.iter_mut() {
         if view::kind(d) != DeviceKind::Serial || !m.x86 {
             continue;
@@ -365,6 +374,8 @@ pub(super) fn serial_console(def: &mut Prep, m: &Machine) -> Result<(), PrepareE
             );
         }
         if view::sub_attr(d, "target", "port").is_none() {
+            let port = highest.map_or(0, |h| h + 1);
+            highest = Some(port);
             view::set_sub_attr(
                 d,
                 "target",
@@ -374,7 +385,6 @@ pub(super) fn serial_console(def: &mut Prep, m: &Machine) -> Result<(), PrepareE
                 &["type"],
             );
         }
-        port += 1;
         let model = match view::sub_attr(d, "target", "type") {
             Some("isa-serial") => "isa-serial",
             Some("usb-serial") => "usb-serial",

@@ -1,12 +1,251 @@
-//! `<disk>`: floppy controller globals (`-global isa-fdc.bootindexA=...`), the `-blockdev` chain of each disk (storage, format, backing files, secrets, TLS) and its frontend `-device`.
+//! `<disk>`: floppy controller globals (`-global isa-fdc.bootindexA=...`), the `-blockdev` chain of
+//! each disk (storage and format node of every image, backing links) and its frontend `-device`.
 //!
-//! Not emitted yet: this family writes nothing, so domains with such devices do not yet give
-//! libvirt's command line. It is filled by the device work that follows the framework.
+//! Node names: every image of every non-empty disk gets a number; libvirt's numbering walks the
+//! disks from the last to the first and each chain from the top down, so the first disk holds the
+//! highest numbers and a backing image is one above the image it backs. The nodes of a chain are
+//! written bottom first, then the disk's `-device`.
 
-use crate::argv::builder::{ArgvError, Builder};
+mod frontend;
+mod storage;
 
-/// Writes this family's options for every such device of `b.def`, in document order.
+use virt_xml::devices::disk::{BackingStore, Disk, DiskBus, DiskDevice, DiskSource, SourceData};
+use virt_xml::devices::disk::{ReservationsMode, StorageFormat};
+use virt_xml::domain::OnOff;
+use virt_xml::os::BootDev;
+use virt_xml::Device;
+
+use crate::argv::builder::{ArgvError, Builder, Chipset};
+use crate::argv::props::Props;
+
+use storage::{FormatOpts, NodeOpts};
+
+/// One image of a chain, top first.
+struct Layer<'a> {
+    source: &'a DiskSource,
+    format: StorageFormat,
+    metadata_cache: Option<u64>,
+    backing: Option<&'a BackingStore>,
+}
+
+/// Whether the source names no data (an empty CD-ROM or floppy drive).
+fn is_empty(src: &DiskSource) -> bool {
+    match &src.data {
+        SourceData::File { file, fdgroup } => file.is_none() && fdgroup.is_none(),
+        SourceData::Block { dev } => dev.is_none(),
+        SourceData::Dir { dir } => dir.is_none(),
+        _ => false,
+    }
+}
+
+/// The images of the disk's chain, top first (empty for an empty drive or a vhost-user disk).
+fn layers(disk: &Disk) -> Vec<Layer<'_>> {
+    if is_empty(&disk.source) || matches!(disk.source.data, SourceData::Vhostuser { .. }) {
+        return Vec::new();
+    }
+    let mut out = vec![Layer {
+        source: &disk.source,
+        format: disk.driver.format.unwrap_or(StorageFormat::Raw),
+        metadata_cache: disk.driver.metadata_cache_max_size,
+        backing: disk.backing_store.as_ref(),
+    }];
+    let mut next = disk.backing_store.as_ref();
+    while let Some(BackingStore::Image(img)) = next {
+        out.push(Layer {
+            source: &img.source,
+            format: img.format.map(|f| f.format).unwrap_or(StorageFormat::Raw),
+            metadata_cache: img.format.and_then(|f| f.metadata_cache_max_size),
+            backing: img.backing_store.as_ref(),
+        });
+        next = img.backing_store.as_ref();
+    }
+    out
+}
+
+/// The boot index each disk gets from `<os><boot dev>` when no device has its own order: the
+/// first CD-ROM, the first floppy and the first disk/LUN take the position of their boot entry.
+fn boot_indexes(b: &Builder<'_>, disks: &[(usize, &Disk)]) -> Vec<u32> {
+    let (mut cd, mut fd, mut hd) = (0u32, 0u32, 0u32);
+    if let Some(os) = &b.def.os_def {
+        for (i, dev) in os.boot.iter().enumerate() {
+            let pos = u32::try_from(i + 1).unwrap_or(u32::MAX);
+            match dev {
+                BootDev::Cdrom => cd = pos,
+                BootDev::Fd => fd = pos,
+                BootDev::Hd => hd = pos,
+                BootDev::Network => {}
+            }
+        }
+    }
+    disks
+        .iter()
+        .map(|(_, d)| {
+            if let Some(bo) = &d.info.boot {
+                return bo.order;
+            }
+            let slot = match d.device {
+                DiskDevice::Cdrom => &mut cd,
+                DiskDevice::Floppy => &mut fd,
+                DiskDevice::Disk | DiskDevice::Lun => &mut hd,
+            };
+            std::mem::take(slot)
+        })
+        .collect()
+}
+
+/// Boot indexes of the floppy drives go on the controller.
+fn emit_floppy_controller(b: &mut Builder<'_>, disks: &[(usize, &Disk)], boot: &[u32]) {
+    let (mut a, mut bb, mut any) = (0u32, 0u32, false);
+    for ((_, d), idx) in disks.iter().zip(boot) {
+        if d.target.bus != DiskBus::Fdc {
+            continue;
+        }
+        any = true;
+        let unit = match &d.info.address {
+            Some(virt_xml::address::Address::Drive { unit, .. }) => unit.unwrap_or(0),
+            _ => 0,
+        };
+        if unit != 0 {
+            bb = *idx;
+        } else {
+            a = *idx;
+        }
+    }
+    if !any {
+        return;
+    }
+    if b.chipset == Chipset::Q35 {
+        let mut p = Props::new().str("driver", "isa-fdc");
+        if a > 0 {
+            p = p.uint("bootindexA", u64::from(a));
+        }
+        if bb > 0 {
+            p = p.uint("bootindexB", u64::from(bb));
+        }
+        b.device(&p);
+    } else {
+        if a > 0 {
+            b.arg("-global", format!("isa-fdc.bootindexA={a}"));
+        }
+        if bb > 0 {
+            b.arg("-global", format!("isa-fdc.bootindexB={bb}"));
+        }
+    }
+}
+
+/// Writes this family's options for every disk of `b.def`, in document order.
 pub fn emit(b: &mut Builder<'_>) -> Result<(), ArgvError> {
-    let _ = b;
+    let def = b.def;
+    let disks: Vec<(usize, &Disk)> = def
+        .devices
+        .iter()
+        .enumerate()
+        .filter_map(|(i, d)| match d {
+            Device::Disk(disk) => Some((i, disk)),
+            _ => None,
+        })
+        .collect();
+    if disks.is_empty() {
+        return Ok(());
+    }
+    let boot = boot_indexes(b, &disks);
+    emit_floppy_controller(b, &disks, &boot);
+    let chains: Vec<Vec<Layer<'_>>> = disks.iter().map(|(_, d)| layers(d)).collect();
+    // Numbers: from the last disk to the first, each chain top down.
+    let mut base = vec![0usize; chains.len()];
+    let mut n = 0usize;
+    for (i, c) in chains.iter().enumerate().rev() {
+        base[i] = n;
+        n += c.len();
+    }
+    for (k, ((index, disk), chain)) in disks.iter().zip(&chains).enumerate() {
+        let alias = b.alias(*index).to_string();
+        if let SourceData::Vhostuser { path, reconnect } = &disk.source.data {
+            let mut c = format!(
+                "socket,id=chr-vu-{alias},path={}",
+                crate::argv::props::escape_comma(path.as_deref().unwrap_or_default())
+            );
+            if let Some(r) = reconnect.filter(|r| r.enabled) {
+                c.push_str(&format!(",reconnect={}", r.timeout.unwrap_or(0)));
+            }
+            b.arg("-chardev", c);
+        }
+        let mut top = emit_chain(b, disk, chain, base[k])?;
+        if let (Some(file), Some(OnOff::On)) = (&top, disk.driver.copy_on_read) {
+            let node = format!("libvirt-CoR-{}", disk.target.dev);
+            b.blockdev(
+                &Props::new()
+                    .str("driver", "copy-on-read")
+                    .str("node-name", node.clone())
+                    .str("file", file.clone())
+                    .str("discard", "unmap"),
+            );
+            top = Some(node);
+        }
+        let dev = frontend::device_props(b, disk, &alias, top.as_deref(), boot[k])?;
+        b.device(&dev);
+    }
     Ok(())
+}
+
+/// Writes the nodes of one chain, bottom first; returns the top format node's name.
+fn emit_chain(
+    b: &mut Builder<'_>,
+    disk: &Disk,
+    chain: &[Layer<'_>],
+    base: usize,
+) -> Result<Option<String>, ArgvError> {
+    let name = |i: usize| format!("libvirt-{}", base + i + 1);
+    // A CD-ROM is read-only whether or not <readonly/> is given.
+    let read_only = disk.readonly || disk.device == DiskDevice::Cdrom;
+    for (i, layer) in chain.iter().enumerate().rev() {
+        let prefix = name(i);
+        let storage_node = format!("{prefix}-storage");
+        let format_node = format!("{prefix}-format");
+        if let Some(r) = &layer.source.reservations {
+            let managed = r.managed.is_some_and(bool::from);
+            if !managed && r.mode == Some(ReservationsMode::Client) {
+                if let Some(path) = &r.socket {
+                    b.object(
+                        &Props::new()
+                            .str("qom-type", "pr-manager-helper")
+                            .str("id", format!("pr-helper-{storage_node}"))
+                            .str("path", path.clone()),
+                    );
+                }
+            }
+        }
+        let opts = NodeOpts {
+            cache: disk.driver.cache,
+            io: disk.driver.io,
+            cdrom: disk.device == DiskDevice::Cdrom,
+            floppy: disk.device == DiskDevice::Floppy,
+            readonly: read_only || i > 0,
+        };
+        let sp = storage::storage_props(layer.source, &storage_node, &opts)?;
+        b.blockdev(&sp);
+        let backing = match layer.backing {
+            None => None,
+            Some(BackingStore::End) => Some(None),
+            Some(BackingStore::Image(_)) => Some(Some(format!("{}-format", name(i + 1)))),
+        };
+        let fp = storage::format_props(&FormatOpts {
+            node: &format_node,
+            readonly: read_only || i > 0,
+            discard: if i == 0 { disk.driver.discard } else { None },
+            detect_zeroes: if i == 0 {
+                disk.driver.detect_zeroes
+            } else {
+                None
+            },
+            cache: disk.driver.cache,
+            format: layer.format,
+            metadata_cache: layer.metadata_cache,
+            file: &storage_node,
+            slice: layer.source.slice.map(|s| (s.offset, s.size)),
+            backing,
+        })?;
+        b.blockdev(&fp);
+    }
+    Ok(chain.first().map(|_| format!("{}-format", name(0))))
 }

@@ -1,12 +1,33 @@
-//! `<panic>`: `-device pvpanic` and friends.
-//!
-//! Not emitted yet: this family writes nothing, so domains with such devices do not yet give
-//! libvirt's command line. It is filled by the device work that follows the framework.
+//! `<panic>`: the ISA `pvpanic` device (the other models are machine features, not devices).
+
+use virt_xml::address::Address;
+use virt_xml::devices::panic::PanicModel;
+use virt_xml::Device;
 
 use crate::argv::builder::{ArgvError, Builder};
+use crate::argv::props::Props;
 
-/// Writes this family's options for every such device of `b.def`, in document order.
+/// Writes `-device pvpanic` for each ISA panic device.
 pub fn emit(b: &mut Builder<'_>) -> Result<(), ArgvError> {
-    let _ = b;
+    let def = b.def;
+    for d in &def.devices {
+        let Device::Panic(pn) = d else { continue };
+        let model = pn.model.unwrap_or(if b.is_pc() {
+            PanicModel::Isa
+        } else {
+            PanicModel::Hyperv
+        });
+        if model != PanicModel::Isa {
+            continue;
+        }
+        let mut p = Props::new().str("driver", "pvpanic");
+        if let Some(Address::Isa {
+            iobase: Some(io), ..
+        }) = &pn.info.address
+        {
+            p = p.uint("ioport", u64::from(*io));
+        }
+        b.device(&p);
+    }
     Ok(())
 }

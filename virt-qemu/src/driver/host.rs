@@ -1,0 +1,50 @@
+//! The runtime host context of a start: this root's directories, the QMP monitor as a UNIX socket
+//! path QEMU creates, and fds numbered from 3 (the launcher places each at its number).
+
+use std::path::PathBuf;
+
+use virt_xml::Domain;
+
+use super::paths::DriverPaths;
+use crate::argv::host::short_name;
+use crate::argv::{DriverConfig, FdNumbering, HostContext, MonitorSocket, QemuCaps};
+
+/// The emulator of a domain: its `<emulator>`, else the capabilities' binary.
+pub fn emulator(def: &Domain, caps: &QemuCaps) -> PathBuf {
+    def.devices
+        .iter()
+        .find_map(|d| match d {
+            virt_xml::devices::Device::Emulator(e) => Some(PathBuf::from(e)),
+            _ => None,
+        })
+        .unwrap_or_else(|| PathBuf::from(caps.emulator()))
+}
+
+/// The host facts for starting `def` as domain `id` under `paths`.
+pub fn runtime_host(paths: &DriverPaths, def: &Domain, id: i32, caps: &QemuCaps) -> HostContext {
+    let short = short_name(id, &def.name);
+    let state_dir = paths.guest_lib_dir(&short);
+    HostContext {
+        domain_id: id,
+        runtime_dir: paths.state_dir.join(format!("domain-{short}")),
+        short_name: short,
+        state_dir,
+        emulator: emulator(def, caps),
+        monitor: MonitorSocket::Path(paths.monitor_socket(&def.name)),
+        fd_numbering: FdNumbering::Sequential { first: 3 },
+        path_env: std::env::var("PATH")
+            .unwrap_or_else(|_| "/usr/local/bin:/usr/bin:/bin".to_string()),
+        user: "root".into(),
+        config: DriverConfig {
+            memory_backing_dir: paths.lib_dir.join("ram"),
+            nvram_dir: paths.lib_dir.join("nvram"),
+            ..DriverConfig::default()
+        },
+        numa_max_node: None,
+        now: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0),
+        fixed_generated_uuid: None,
+    }
+}
