@@ -24,8 +24,9 @@ pub(crate) fn queues(nic: &Interface) -> u32 {
     nic.driver.and_then(|d| d.queues).unwrap_or(0).max(1)
 }
 
-/// Whether vhost-net fds are handed to QEMU for this NIC. On a real host: virtio model, a KVM
-/// guest and no `<driver name='qemu'/>`. libvirt's test harness replaces the opening of
+/// Whether vhost-net fds are handed to QEMU for this NIC. On a real host: virtio model, and
+/// `<driver name='vhost'/>`, or a KVM guest on a host with `/dev/vhost-net` and no
+/// `<driver name='qemu'/>`. libvirt's test harness replaces the opening of
 /// vhost-net by a stub that gives fds to every virtio NIC; we follow it there so that the
 /// harness's command lines come out the same.
 fn uses_vhost(b: &Builder<'_>, nic: &Interface, alias: &str) -> Result<bool, ArgvError> {
@@ -42,7 +43,14 @@ fn uses_vhost(b: &Builder<'_>, nic: &Interface, alias: &str) -> Result<bool, Arg
     if common::is_test_harness(b) {
         return Ok(true);
     }
-    Ok(b.def.domain_type == DomainType::Kvm && name != Some(NetBackend::Qemu))
+    if name == Some(NetBackend::Vhost) {
+        return Ok(true);
+    }
+    // Auto: a KVM guest uses vhost-net when the host has it; without it the runtime's audited
+    // attempt fails and the NIC runs on QEMU's own backend, so no vhost fd is planned.
+    Ok(b.def.domain_type == DomainType::Kvm
+        && name != Some(NetBackend::Qemu)
+        && std::path::Path::new("/dev/vhost-net").exists())
 }
 
 fn socket_addr(nic: &Interface) -> String {
