@@ -95,15 +95,7 @@ impl Driver for QemuFacadeDriver {
 
     fn state(&self, name: &str) -> Result<(DomainState, StateReason)> {
         let (s, r) = self.inner.state(name).map_err(map_err)?;
-        let reason = match r {
-            virt_qemu::driver::StateReason::Unknown => StateReason::Unknown,
-            virt_qemu::driver::StateReason::Booted => StateReason::Booted,
-            virt_qemu::driver::StateReason::Shutdown => StateReason::Shutdown,
-            virt_qemu::driver::StateReason::Destroyed => StateReason::Destroyed,
-            virt_qemu::driver::StateReason::Crashed => StateReason::Crashed,
-            virt_qemu::driver::StateReason::Failed => StateReason::Failed,
-        };
-        Ok((state_of(s), reason))
+        Ok((state_of(s), r))
     }
 
     fn attach_device(&self, name: &str, device_xml: &str, scope: DeviceScope) -> Result<()> {

@@ -42,32 +42,6 @@ impl fmt::Display for DomainState {
     }
 }
 
-/// Why the domain is in its state (virsh `domstate --reason`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StateReason {
-    Unknown,
-    Booted,
-    Shutdown,
-    Destroyed,
-    Crashed,
-    Failed,
-}
-
-impl StateReason {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            StateReason::Unknown => "unknown",
-            StateReason::Booted => "booted",
-            StateReason::Shutdown => "shutdown",
-            StateReason::Destroyed => "destroyed",
-            StateReason::Crashed => "crashed",
-            StateReason::Failed => "failed",
-        }
-    }
-}
-
-impl fmt::Display for StateReason {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+/// Why the domain is in its state (virsh `domstate --reason`): the QEMU driver's reasons, which
+/// the test driver uses too.
+pub use virt_qemu::driver::StateReason;

@@ -134,6 +134,12 @@ pub enum StateReason {
     Failed,
 }
 
+impl std::fmt::Display for StateReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 impl StateReason {
     pub fn as_str(self) -> &'static str {
         match self {
