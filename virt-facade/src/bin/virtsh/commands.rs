@@ -134,6 +134,12 @@ const COMMANDS: &[CommandDef] = &[
     },
 ];
 
+/// The named domain, or virsh's "failed to get domain" error.
+fn lookup<'c>(conn: &'c Connect, name: &str) -> Result<virt_facade::DomainHandle<'c>, String> {
+    conn.lookup_by_name(name)
+        .map_err(|_| format!("failed to get domain '{name}'"))
+}
+
 fn read_file(path: &str) -> Result<String, String> {
     std::fs::read_to_string(path).map_err(|e| format!("Failed to open file '{path}': {e}"))
 }
@@ -180,9 +186,7 @@ impl Shell {
             "undefine" | "start" | "shutdown" | "destroy" => {
                 let name = a.need(cmd, "domain")?;
                 let conn = self.conn()?;
-                let d = conn
-                    .lookup_by_name(name)
-                    .map_err(|_| format!("failed to get domain '{name}'"))?;
+                let d = lookup(conn, name)?;
                 let (r, done, verb) = match cmd {
                     "undefine" => (d.undefine(), "has been undefined", "undefine"),
                     "start" => (d.start(), "started", "start"),
@@ -227,17 +231,13 @@ impl Shell {
             "dumpxml" => {
                 let name = a.need(cmd, "domain")?;
                 let conn = self.conn()?;
-                let d = conn
-                    .lookup_by_name(name)
-                    .map_err(|_| format!("failed to get domain '{name}'"))?;
+                let d = lookup(conn, name)?;
                 text = d.xml_desc(a.flag("inactive")).map_err(|e| e.to_string())?;
             }
             "domstate" => {
                 let name = a.need(cmd, "domain")?;
                 let conn = self.conn()?;
-                let d = conn
-                    .lookup_by_name(name)
-                    .map_err(|_| format!("failed to get domain '{name}'"))?;
+                let d = lookup(conn, name)?;
                 let (s, r) = d.state().map_err(|e| e.to_string())?;
                 text = if a.flag("reason") {
                     format!("{s} ({r})\n")
@@ -259,9 +259,7 @@ impl Shell {
                     );
                 }
                 let conn = self.conn()?;
-                let d = conn
-                    .lookup_by_name(name)
-                    .map_err(|_| format!("failed to get domain '{name}'"))?;
+                let d = lookup(conn, name)?;
                 if cmd == "attach-device" {
                     d.attach_device(&xml, scope)
                         .map_err(|e| format!("Failed to attach device from {file}: {e}"))?;
@@ -278,9 +276,7 @@ impl Shell {
                     (Some(f), None) => read_file(f)?,
                     (None, Some(name)) => {
                         let conn = self.conn()?;
-                        let d = conn
-                            .lookup_by_name(name)
-                            .map_err(|_| format!("failed to get domain '{name}'"))?;
+                        let d = lookup(conn, name)?;
                         d.xml_desc(true).map_err(|e| e.to_string())?
                     }
                     _ => {
