@@ -89,7 +89,7 @@ def ours(virtsh, uri):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--runs", type=int, default=7)
+    ap.add_argument("--runs", type=int, default=9)
     ap.add_argument("--accel", choices=["kvm", "tcg"], default="kvm")
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     ap.add_argument("--virtsh", default=os.path.join(
@@ -114,8 +114,8 @@ def main():
         subprocess.run([a.virtsh, "-c", uri, "undefine", "lat"], capture_output=True)
     mo, mb = statistics.median(o), statistics.median(b)
     print(f"start-to-running, minimal guest (tap NIC, pty serial, accel {a.accel}), {a.runs} interleaved runs")
-    print(f"  virtsh start median {mo * 1e3:.1f} ms")
-    print(f"  bare QEMU    median {mb * 1e3:.1f} ms")
+    print(f"  virtsh start median {mo * 1e3:.1f} ms (runs: {' '.join(f'{x * 1e3:.0f}' for x in o)})")
+    print(f"  bare QEMU    median {mb * 1e3:.1f} ms (runs: {' '.join(f'{x * 1e3:.0f}' for x in b)})")
     print(f"  ratio virtsh/bare = {mo / mb:.2f}x (target <= 1.2x; libvirt 9.0 here: 2.1x)")
 
 

@@ -8,6 +8,8 @@
 //! - [`qmp`]: a blocking, thread-safe QMP client (commands with timeouts, an event queue, fd passing).
 //! - [`process`]: launching QEMU from an argv with chosen descriptors, a cleared environment and a
 //!   log file; start, graceful shutdown, destroy, death detection.
+//! - [`secret`]: secrets for QEMU's command line (AES-256-CBC under the per-guest master key,
+//!   base64), where their values are looked up, and the master key itself.
 //! - [`status`]: a running guest's runtime state file (atomic write, read back, pid liveness).
 //! - [`driver`]: the QEMU driver over a root directory: definitions, start/stop, reconnection,
 //!   file locks between processes.
@@ -19,6 +21,7 @@ pub mod message;
 pub mod prepare;
 pub mod process;
 pub mod qmp;
+pub mod secret;
 pub mod status;
 
 pub use argv::{Accel, QemuCaps};

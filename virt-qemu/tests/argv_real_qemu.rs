@@ -7,8 +7,11 @@
 //! meet: the only fd it plans is the monitor, its disks are plain files in raw or qcow2 format (made
 //! here with `qemu-img create`), and every other path it names exists. What is swapped before the
 //! start: the harness's state directory `/tmp/lib/domain--1-NAME` becomes a temporary directory
-//! holding a real master key, disk file names become the made images, and the monitor, which the
-//! argv takes as `fd=1729`, is a real listening unix socket passed at 1729 (as libvirt does).
+//! holding the master key file (the key the argv's secrets were encrypted under), disk file names
+//! become the made images (LUKS-encrypted ones with the passphrase the argv's secret object
+//! carries), file-backed guest memory (NVDIMM and virtio-pmem files, RAM files) lives in that
+//! directory, and the monitor, which the argv takes as `fd=1729`, is a real listening unix socket
+//! passed at 1729 (as libvirt does).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::os::fd::OwnedFd;
@@ -20,6 +23,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use virt_qemu::argv::conformance::check_case;
 use virt_qemu::argv::{self, FdPurpose, HostContext, QemuCaps};
+use virt_qemu::secret::{self, MasterKey};
 use virt_qemu::{LaunchSpec, QemuProcess, Qmp};
 use virt_testkit::{system_test, Facility, TempDir};
 
@@ -114,9 +118,11 @@ struct Runnable {
     guest: String,
     argv: Vec<String>,
     env: Vec<(String, String)>,
-    /// (path, format) of the images to make.
-    images: Vec<(PathBuf, String)>,
+    /// (path, format, LUKS passphrase) of the images to make.
+    images: Vec<(PathBuf, String, Option<Vec<u8>>)>,
     dir: TempDir,
+    /// The master key the argv's secrets were encrypted under.
+    master_key: MasterKey,
 }
 
 /// Absolute paths named inside an argument (after `=`, `"`, `:` or `,`, or at its start).
@@ -143,20 +149,13 @@ fn paths_in(arg: &str) -> Vec<&str> {
 /// Makes `name`'s argv runnable here, or says why it cannot be.
 fn make_runnable(name: &str, xml: &str, caps: &QemuCaps) -> Result<Runnable, String> {
     let mut def = virt_xml::Domain::parse(xml).map_err(|e| e.to_string())?;
-    let host = HostContext::libvirt_test_harness(&def);
+    let host = HostContext::libvirt_test_case(&def, name);
     let cmd = argv::prepare_and_build(&mut def, caps, &host).map_err(|e| e.to_string())?;
     if let Some(fd) = cmd.fds.iter().find(|f| f.purpose != FdPurpose::Monitor) {
         return Err(format!("plans fd {} ({:?})", fd.number, fd.purpose));
     }
     if !cmd.program.exists() {
         return Err(format!("emulator {} missing", cmd.program.display()));
-    }
-    // Secrets the harness encrypted with its own master key cannot be decrypted with ours.
-    if json_opts(&cmd.args, "-object")
-        .iter()
-        .any(|o| o.get("keyid").is_some())
-    {
-        return Err("holds secrets encrypted with the harness's master key".into());
     }
     for opt in ["-vnc", "-spice", "-add-fd"] {
         if !options(&cmd.args, opt).is_empty() {
@@ -179,10 +178,18 @@ fn make_runnable(name: &str, xml: &str, caps: &QemuCaps) -> Result<Runnable, Str
 
     // Disks: every protocol node must be a plain file; its format node says the image format.
     let blockdevs = json_opts(&cmd.args, "-blockdev");
-    let mut format_of: BTreeMap<String, String> = BTreeMap::new();
+    let mut format_of: BTreeMap<String, (String, Option<Vec<u8>>)> = BTreeMap::new();
     for n in &blockdevs {
         if let (Some(file), Some(drv)) = (n["file"].as_str(), n["driver"].as_str()) {
-            format_of.insert(file.to_string(), drv.to_string());
+            // An encrypted image's passphrase: its secret object decrypted with the master key.
+            let key_id = n["key-secret"]
+                .as_str()
+                .or(n["encrypt"]["key-secret"].as_str());
+            let passphrase = match key_id {
+                Some(id) => Some(secret_value(&cmd.args, id, &host.master_key)?),
+                None => None,
+            };
+            format_of.insert(file.to_string(), (drv.to_string(), passphrase));
         }
     }
     let mut renames: Vec<(String, PathBuf)> = Vec::new();
@@ -190,7 +197,7 @@ fn make_runnable(name: &str, xml: &str, caps: &QemuCaps) -> Result<Runnable, Str
     for n in &blockdevs {
         if n["file"].is_string() {
             let drv = n["driver"].as_str().unwrap_or("");
-            if drv != "raw" && drv != "qcow2" {
+            if drv != "raw" && drv != "qcow2" && drv != "luks" {
                 return Err(format!("block node {} is a {drv}", n["node-name"]));
             }
             continue;
@@ -202,19 +209,48 @@ fn make_runnable(name: &str, xml: &str, caps: &QemuCaps) -> Result<Runnable, Str
             ));
         };
         let node = n["node-name"].as_str().unwrap_or("");
-        let fmt = format_of.get(node).map(String::as_str).unwrap_or("raw");
-        if fmt != "raw" && fmt != "qcow2" {
+        let (fmt, passphrase) = format_of
+            .get(node)
+            .cloned()
+            .unwrap_or_else(|| ("raw".to_string(), None));
+        if fmt != "raw" && fmt != "qcow2" && fmt != "luks" {
             return Err(format!("disk {filename} has format {fmt}"));
         }
         let image = dir.path().join(format!("disk{}.{fmt}", images.len()));
         renames.push((filename.to_string(), image.clone()));
-        images.push((image, fmt.to_string()));
+        images.push((image, fmt, passphrase));
+    }
+    // File-backed memory (NVDIMM and virtio-pmem files, RAM in the memory backing directory)
+    // gets a file of its own in the temporary directory, which QEMU creates; memory on a
+    // hugetlbfs mount stays the host's (a mount this host lacks is refused below).
+    let mut mem_files: Vec<(String, PathBuf)> = Vec::new();
+    for o in json_opts(&cmd.args, "-object") {
+        let Some(path) = o["mem-path"]
+            .as_str()
+            .filter(|_| o["qom-type"] == "memory-backend-file")
+        else {
+            continue;
+        };
+        let on_hugetlbfs = host
+            .config
+            .hugetlbfs
+            .iter()
+            .any(|(_, mount)| Path::new(path).starts_with(mount));
+        if !on_hugetlbfs && !mem_files.iter().any(|(p, _)| p == path) {
+            let file = dir.path().join(format!("mem{}", mem_files.len()));
+            mem_files.push((path.to_string(), file));
+        }
     }
     let mut args: Vec<String> = cmd.args.iter().map(|a| swap(a)).collect();
     for a in args.iter_mut() {
         for (old, new) in &renames {
             let from = format!("\"filename\":\"{old}\"");
             let to = format!("\"filename\":\"{}\"", new.display());
+            *a = a.replace(&from, &to);
+        }
+        for (old, new) in &mem_files {
+            let from = format!("\"mem-path\":{}", json!(old));
+            let to = format!("\"mem-path\":{}", json!(new.display().to_string()));
             *a = a.replace(&from, &to);
         }
     }
@@ -241,7 +277,25 @@ fn make_runnable(name: &str, xml: &str, caps: &QemuCaps) -> Result<Runnable, Str
         env,
         images,
         dir,
+        master_key: host.master_key.clone(),
     })
+}
+
+/// The clear value of the `-object secret` with id `id` (encrypted under `key`).
+fn secret_value(args: &[String], id: &str, key: &MasterKey) -> Result<Vec<u8>, String> {
+    let o = json_opts(args, "-object")
+        .into_iter()
+        .find(|o| o["qom-type"] == "secret" && o["id"] == id)
+        .ok_or_else(|| format!("no secret object {id}"))?;
+    let field = |k: &str| {
+        o[k].as_str()
+            .and_then(secret::base64_decode)
+            .ok_or_else(|| format!("secret {id} has no base64 {k}"))
+    };
+    let iv: [u8; 16] = field("iv")?
+        .try_into()
+        .map_err(|_| format!("secret {id}: IV is not 16 bytes"))?;
+    secret::decrypt(key, &iv, &field("data")?).map_err(|e| format!("secret {id}: {e}"))
 }
 
 /// The corpus cases to start, each made runnable, and the reasons others were passed over.
@@ -265,7 +319,7 @@ fn choose(caps: &QemuCaps) -> (Vec<Runnable>, Vec<String>) {
         let xml = std::fs::read_to_string(dir.join(format!("{name}.xml"))).expect("xml");
         let want =
             std::fs::read_to_string(dir.join(format!("{name}.x86_64-latest.args"))).expect("args");
-        if check_case(&xml, Some(&want), caps).is_err() {
+        if check_case(&name, &xml, Some(&want), caps).is_err() {
             continue;
         }
         match make_runnable(&name, &xml, caps) {
@@ -310,9 +364,24 @@ fn pci_devices(buses: &Value) -> Vec<(u64, u64, u64, String)> {
 
 /// Starts one case paused, checks it through QMP, quits it. Returns what was checked.
 fn run_case(r: &Runnable) -> Result<String, String> {
-    for (path, fmt) in &r.images {
-        let out = Command::new("qemu-img")
-            .args(["create", "-q", "-f", fmt])
+    for (path, fmt, passphrase) in &r.images {
+        let mut cmd = Command::new("qemu-img");
+        cmd.args(["create", "-q", "-f", fmt]);
+        if let Some(p) = passphrase {
+            // A low iteration time keeps the key derivation quick.
+            let opts = if fmt == "luks" {
+                "key-secret=sec0,iter-time=10"
+            } else {
+                "encrypt.format=luks,encrypt.key-secret=sec0,encrypt.iter-time=10"
+            };
+            cmd.arg("--object")
+                .arg(format!(
+                    "secret,id=sec0,format=base64,data={}",
+                    secret::base64(p)
+                ))
+                .args(["-o", opts]);
+        }
+        let out = cmd
             .arg(path)
             .arg("64M")
             .output()
@@ -325,8 +394,9 @@ fn run_case(r: &Runnable) -> Result<String, String> {
             ));
         }
     }
+    // The key the argv's secrets were encrypted under (the host context's).
     let key = r.dir.path().join("lib/master-key.aes");
-    std::fs::write(&key, [0x5au8; 32]).map_err(|e| e.to_string())?;
+    std::fs::write(&key, r.master_key.as_bytes()).map_err(|e| e.to_string())?;
     let socket = r.dir.path().join("monitor.sock");
     let listener = UnixListener::bind(&socket).map_err(|e| e.to_string())?;
     let mut spec = LaunchSpec::new(r.argv.clone(), r.dir.path().join("qemu.log"));

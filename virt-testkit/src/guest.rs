@@ -2,6 +2,13 @@
 //! initramfs holding only busybox, whose `/init` mounts the basic filesystems, prints
 //! [`READY_LINE`] on the first serial port and keeps a shell there.
 //!
+//! The guest powers off when the ACPI power button is pressed (QMP `system_powerdown`, a graceful
+//! shutdown), unless its kernel command line holds [`IGNORE_POWER_BUTTON`]: after the ready line,
+//! `/init` loads the kernel's `evdev` and ACPI `button` modules (copied from the host's
+//! `/lib/modules/<kernel version>` when the kernel has them as modules) and waits in the
+//! background for an event of the "Power Button" input device (printing [`POWER_BUTTON_LINE`]
+//! once it listens), then runs `poweroff -f`. The guest needs ACPI (`<features><acpi/></features>` in its domain).
+//!
 //! The initramfs is written here as an uncompressed `newc` cpio archive; nothing is installed.
 
 use std::io::{self, Write};
@@ -13,6 +20,14 @@ pub const READY_LINE: &str = "VIRT-GUEST-READY";
 /// The kernel command line the guest needs (serial console, quiet boot, no reboot delay).
 pub const KERNEL_CMDLINE: &str = "console=ttyS0 panic=-1 quiet";
 
+/// What the guest prints on its serial console once it listens to the power button (some time
+/// after [`READY_LINE`]; a press before it may be lost).
+pub const POWER_BUTTON_LINE: &str = "VIRT-GUEST-POWER-BUTTON-ARMED";
+
+/// Appended to the kernel command line, the guest ignores the ACPI power button (a guest that does
+/// not shut down gracefully).
+pub const IGNORE_POWER_BUTTON: &str = "virtguest.ignore_power_button";
+
 /// A guest's boot files.
 #[derive(Debug, Clone)]
 pub struct TinyGuest {
@@ -20,15 +35,26 @@ pub struct TinyGuest {
     pub initrd: PathBuf,
 }
 
-const INIT: &str = "#!/bin/busybox sh
+const INIT: &str = r#"#!/bin/busybox sh
 /bin/busybox mkdir -p /proc /sys /dev /tmp
 /bin/busybox mount -t proc proc /proc
 /bin/busybox mount -t sysfs sysfs /sys
 /bin/busybox mount -t devtmpfs devtmpfs /dev
 /bin/busybox --install -s /bin
 echo READY > /dev/ttyS0
+case " $(cat /proc/cmdline) " in
+*" IGNORE "*) ;;
+*) (
+  for m in /lib/modules/*.ko; do [ -e "$m" ] && insmod "$m"; done
+  for e in /sys/class/input/event*; do
+    [ "$(cat $e/device/name)" = "Power Button" ] || continue
+    n=/dev/input/${e##*/}
+    i=0; while [ ! -e $n ] && [ $i -lt 50 ]; do sleep 1; i=$((i+1)); done
+    (exec 3<$n; echo ARMED >/dev/ttyS0; head -c 1 <&3 >/dev/null && poweroff -f) &
+  done ) </dev/null >/dev/null 2>&1 & ;;
+esac
 exec /bin/busybox setsid /bin/busybox cttyhack /bin/busybox sh </dev/ttyS0 >/dev/ttyS0 2>&1
-";
+"#;
 
 /// A kernel for the guest: `$VIRT_GUEST_KERNEL`, else the newest `/boot/vmlinuz-*` (a cloud
 /// kernel preferred).
@@ -47,6 +73,14 @@ pub fn find_kernel() -> Option<PathBuf> {
         .collect();
     found.sort_by_key(|p| (p.to_string_lossy().contains("cloud"), p.clone()));
     found.pop()
+}
+
+/// `/lib/modules/<version>` of the kernel `/boot/vmlinuz-<version>` (uncompressed modules only).
+fn kernel_modules_dir(kernel: &Path) -> Option<PathBuf> {
+    let name = kernel.file_name()?.to_str()?;
+    let version = name.strip_prefix("vmlinuz-")?;
+    let dir = Path::new("/lib/modules").join(version);
+    dir.is_dir().then_some(dir)
 }
 
 /// A statically linked busybox: `$VIRT_GUEST_BUSYBOX`, else `/bin/busybox` when static.
@@ -105,10 +139,26 @@ impl TinyGuest {
         cpio.node("dev/console", 0o020600, 5, 1);
         cpio.node("dev/ttyS0", 0o020600, 4, 64);
         cpio.file("bin/busybox", 0o100755, &std::fs::read(&busybox)?);
+        // The power button's modules, when the kernel has them as modules (built in otherwise).
+        cpio.dir("lib");
+        cpio.dir("lib/modules");
+        if let Some(mods) = kernel_modules_dir(&kernel) {
+            for (m, rel) in [
+                ("evdev.ko", "kernel/drivers/input/evdev.ko"),
+                ("button.ko", "kernel/drivers/acpi/button.ko"),
+            ] {
+                if let Ok(data) = std::fs::read(mods.join(rel)) {
+                    cpio.file(&format!("lib/modules/{m}"), 0o100644, &data);
+                }
+            }
+        }
         cpio.file(
             "init",
             0o100755,
-            INIT.replace("READY", READY_LINE).as_bytes(),
+            INIT.replace("IGNORE", IGNORE_POWER_BUTTON)
+                .replace("ARMED", POWER_BUTTON_LINE)
+                .replace("READY", READY_LINE)
+                .as_bytes(),
         );
         let mut f = std::fs::File::create(&initrd)?;
         f.write_all(&cpio.finish())?;

@@ -115,29 +115,21 @@ fn emit_one(b: &mut Builder<'_>, el: &Element) -> Result<(), ArgvError> {
     Ok(())
 }
 
-/// The `<audio>` type libvirt picks when the domain names none: after the first graphics that
-/// can carry sound, `none` without graphics, nothing when the graphics cannot carry sound.
-fn implicit_type(b: &Builder<'_>) -> Option<&'static str> {
-    let graphics = view::graphics_types(b.def);
-    if graphics.is_empty() {
-        return Some("none");
-    }
-    for g in &graphics {
-        match g.as_str() {
-            "vnc" => return Some("none"),
-            "spice" => return Some("spice"),
-            "sdl" => return Some("sdl"),
-            _ => {}
-        }
-    }
-    None
-}
-
 pub(crate) fn emit(b: &mut Builder<'_>) -> Result<(), ArgvError> {
     let audios: Vec<Element> = view::devices(b.def, DeviceKind::Audio);
     if audios.is_empty() {
-        if let Some(kind) = implicit_type(b) {
-            let p = Props::new().str("id", "audio1").str("driver", kind);
+        // Not prepared (no default backend added yet): libvirt's default backend.
+        let graphics = view::graphics_types(b.def);
+        let graphics: Vec<&str> = graphics.iter().map(String::as_str).collect();
+        let opts = b.host.config.prepare_options();
+        let default = crate::prepare::default_audio(&graphics, &opts)
+            .map_err(|e| ArgvError::unsupported(e.to_string()))?;
+        if let Some(a) = default {
+            if let Some(d) = a.sdl_driver {
+                b.env("SDL_AUDIODRIVER", d);
+            }
+            let driver = driver_of(a.kind).unwrap_or("none");
+            let p = Props::new().str("id", "audio1").str("driver", driver);
             b.arg("-audiodev", p.to_json());
         }
         return Ok(());

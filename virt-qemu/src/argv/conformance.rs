@@ -1,6 +1,8 @@
 //! Running libvirt's `qemuxml2argv` corpus: every `X.xml` with an `X.x86_64-latest.args` (the
-//! expected command line) or `X.x86_64-latest.err` (an expected refusal). Used by the
-//! `conformance` example and the corpus test.
+//! expected command line) or `X.x86_64-latest.err` (an expected refusal), each on the fake host of
+//! libvirt's test program with the driver options that program sets for case `X`
+//! ([`HostContext::libvirt_test_case`], [`super::harness`]). Used by the `conformance` example and
+//! the corpus test.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -106,15 +108,16 @@ pub fn globals_only(args_text: &str) -> String {
         .join("\n")
 }
 
-/// For an `.args` case: whether the global options (everything outside the device families)
+/// For `.args` case `name`: whether the global options (everything outside the device families)
 /// match libvirt's; `None` for `.err` cases and refused domains.
 pub fn check_globals(
+    name: &str,
     xml: &str,
     expected_args: &str,
     caps: &QemuCaps,
 ) -> Option<Result<(), String>> {
     let mut def = Domain::parse(xml).ok()?;
-    let host = HostContext::libvirt_test_harness(&def);
+    let host = HostContext::libvirt_test_case(&def, name);
     let cmd = match super::prepare_and_build(&mut def, caps, &host) {
         Ok(c) => c,
         Err(e) => return Some(Err(format!("refused: {e}"))),
@@ -127,8 +130,13 @@ pub fn check_globals(
     })
 }
 
-/// Outcome of one case: `Ok(())` when it passes, else the first difference or the error.
-pub fn check_case(xml: &str, expected_args: Option<&str>, caps: &QemuCaps) -> Result<(), String> {
+/// Outcome of case `name`: `Ok(())` when it passes, else the first difference or the error.
+pub fn check_case(
+    name: &str,
+    xml: &str,
+    expected_args: Option<&str>,
+    caps: &QemuCaps,
+) -> Result<(), String> {
     let mut def = match Domain::parse(xml) {
         Ok(d) => d,
         Err(e) => {
@@ -138,7 +146,7 @@ pub fn check_case(xml: &str, expected_args: Option<&str>, caps: &QemuCaps) -> Re
             }
         }
     };
-    let host = HostContext::libvirt_test_harness(&def);
+    let host = HostContext::libvirt_test_case(&def, name);
     let result = super::prepare_and_build(&mut def, caps, &host);
     match (expected_args, result) {
         (None, Err(_)) => Ok(()),
@@ -176,7 +184,7 @@ pub fn run_dir(dir: &Path, caps: &QemuCaps) -> std::io::Result<Report> {
         };
         let xml = fs::read_to_string(dir.join(format!("{name}.xml")))?;
         if let Some(want) = expected.as_deref() {
-            match check_globals(&xml, want, caps) {
+            match check_globals(&name, &xml, want, caps) {
                 Some(Ok(())) => report.globals_passed += 1,
                 Some(Err(detail)) => report.globals_failures.push(Failure {
                     name: name.clone(),
@@ -185,7 +193,7 @@ pub fn run_dir(dir: &Path, caps: &QemuCaps) -> std::io::Result<Report> {
                 None => {}
             }
         }
-        match check_case(&xml, expected.as_deref(), caps) {
+        match check_case(&name, &xml, expected.as_deref(), caps) {
             Ok(()) => report.passed.push(name),
             Err(detail) => report.failures.push(Failure { name, detail }),
         }

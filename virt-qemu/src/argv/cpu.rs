@@ -1,20 +1,118 @@
 //! `-cpu` (model, features, Hyper-V and KVM enlightenments) and `-smp`.
 
+use virt_xml::clock::{TickPolicy, TimerName};
 use virt_xml::cpu::{CacheMode, CpuMode, FeaturePolicy, PhysAddrMode};
+use virt_xml::devices::panic::PanicModel;
 use virt_xml::domain::OnOff;
 use virt_xml::features::HypervMode;
 
 use super::builder::{ArgvError, Builder};
 use super::caps::Accel;
 
+/// libvirt's x86 CPU feature names that QEMU spells differently (libvirt, QEMU); every other
+/// name is passed as it is.
+const FEATURE_SPELLINGS: &[(&str, &str)] = &[
+    ("cmp_legacy", "cmp-legacy"),
+    ("ds_cpl", "ds-cpl"),
+    ("fxsr_opt", "fxsr-opt"),
+    ("kvm_pv_eoi", "kvm-pv-eoi"),
+    ("kvm_pv_unhalt", "kvm-pv-unhalt"),
+    ("lahf_lm", "lahf-lm"),
+    ("nodeid_msr", "nodeid-msr"),
+    ("pclmuldq", "pclmulqdq"),
+    ("perfctr_core", "perfctr-core"),
+    ("perfctr_nb", "perfctr-nb"),
+    ("tsc_adjust", "tsc-adjust"),
+];
+
 /// QEMU's spelling of a libvirt CPU feature name.
 fn qemu_feature_name(name: &str) -> String {
-    match name {
-        "pclmuldq" => "pclmulqdq".to_string(),
-        "sse4.1" => "sse4-1".to_string(),
-        "sse4.2" => "sse4-2".to_string(),
-        other => other.replace('_', "-"),
+    FEATURE_SPELLINGS
+        .iter()
+        .find(|(l, _)| *l == name)
+        .map(|(_, q)| (*q).to_string())
+        .unwrap_or_else(|| name.to_string())
+}
+
+/// libvirt's spelling of a QEMU CPU property name.
+fn libvirt_feature_name(name: &str) -> &str {
+    FEATURE_SPELLINGS
+        .iter()
+        .find(|(_, q)| *q == name)
+        .map(|(l, _)| *l)
+        .unwrap_or(name)
+}
+
+/// Features libvirt's CPU map once listed for a model and QEMU's model no longer has (the map's
+/// `removed='yes'` features): a guest naming the model gets them disabled explicitly unless it
+/// says otherwise, so the guest CPU stays the same on every QEMU.
+const REMOVED_FEATURES: &[(&str, &[&str])] = &[
+    ("Dhyana", &["monitor"]),
+    ("EPYC", &["monitor"]),
+    ("EPYC-IBPB", &["monitor"]),
+    ("Icelake-Client", &["intel-pt"]),
+    ("Icelake-Client-noTSX", &["intel-pt"]),
+    ("Icelake-Server", &["intel-pt"]),
+    ("Icelake-Server-noTSX", &["intel-pt"]),
+    ("Opteron_G3", &["monitor"]),
+];
+
+/// Features never given to QEMU on x86: it never had them, or they did nothing.
+const NEVER_PASSED: &[&str] = &["cmt", "mbm_total", "mbm_local", "osxsave", "ospke"];
+
+/// The guest CPU's features as libvirt starts the guest: a named model's removed features added
+/// as disabled, features QEMU never takes dropped, and disabled features QEMU does not know (not
+/// a property of its host CPU model) dropped, since unknown features are off anyway.
+fn start_features(b: &Builder<'_>, cpu: &virt_xml::cpu::Cpu) -> Vec<(String, bool)> {
+    let mut list: Vec<(String, FeaturePolicy)> = cpu
+        .features
+        .iter()
+        .map(|f| (f.name.clone(), f.policy))
+        .collect();
+    let named = cpu.model.as_ref().and_then(|m| m.name.as_deref());
+    let custom = matches!(cpu.mode, None | Some(CpuMode::Custom));
+    if custom {
+        if let Some((_, removed)) =
+            named.and_then(|n| REMOVED_FEATURES.iter().find(|(m, _)| *m == n))
+        {
+            for r in *removed {
+                if !list.iter().any(|(n, _)| n == r) {
+                    list.push((r.to_string(), FeaturePolicy::Disable));
+                }
+            }
+        }
     }
+    let known: Vec<&str> = b
+        .caps
+        .host_cpu_properties(b.accel)
+        .iter()
+        .map(|p| libvirt_feature_name(&p.name))
+        .collect();
+    let host_has = |name: &str| {
+        let q = qemu_feature_name(name);
+        b.caps
+            .host_cpu_properties(b.accel)
+            .iter()
+            .any(|p| p.name == q && p.value == "true")
+    };
+    let x86 = matches!(b.caps.arch(), "x86_64" | "i686");
+    list.into_iter()
+        .filter(|(n, _)| !(x86 && NEVER_PASSED.contains(&n.as_str())))
+        .filter(|(n, p)| {
+            !x86 || known.is_empty()
+                || !matches!(p, FeaturePolicy::Disable | FeaturePolicy::Forbid)
+                || known.contains(&n.as_str())
+        })
+        .map(|(n, p)| {
+            let on = match p {
+                FeaturePolicy::Force | FeaturePolicy::Require => true,
+                FeaturePolicy::Disable | FeaturePolicy::Forbid => false,
+                // An optional feature is on when the host CPU model has it.
+                FeaturePolicy::Optional => host_has(&n),
+            };
+            (n, on)
+        })
+        .collect()
 }
 
 fn push_on(out: &mut Vec<String>, name: &str, v: Option<OnOff>) {
@@ -64,18 +162,39 @@ pub(crate) fn emit_cpu(b: &mut Builder<'_>) -> Result<(), ArgvError> {
         }
     }
     if let Some(c) = cpu {
-        for f in &c.features {
-            let on = matches!(
-                f.policy,
-                FeaturePolicy::Force | FeaturePolicy::Require | FeaturePolicy::Optional
-            );
+        for (name, on) in start_features(b, c) {
             parts.push(format!(
                 "{}={}",
-                qemu_feature_name(&f.name),
+                qemu_feature_name(&name),
                 if on { "on" } else { "off" }
             ));
         }
     }
+    for t in b.def.clock.iter().flat_map(|c| c.timers.iter()) {
+        match t.name {
+            TimerName::Kvmclock => {
+                if let Some(p) = t.present {
+                    parts.push(format!("kvmclock={}", if p { "on" } else { "off" }));
+                }
+            }
+            TimerName::Hypervclock if t.present == Some(true) => parts.push("hv-time=on".into()),
+            TimerName::Tsc => {
+                if let Some(f) = t.frequency.filter(|f| *f > 0) {
+                    parts.push(format!("tsc-frequency={f}"));
+                }
+            }
+            TimerName::Armvtimer => match t.tickpolicy {
+                Some(TickPolicy::Delay) => parts.push("kvm-no-adjvtime=off".into()),
+                Some(TickPolicy::Discard) => parts.push("kvm-no-adjvtime=on".into()),
+                _ => {}
+            },
+            _ => {}
+        }
+    }
+    let hyperv_panic =
+        b.def.devices.iter().any(
+            |d| matches!(d, virt_xml::Device::Panic(p) if p.model == Some(PanicModel::Hyperv)),
+        );
     if let Some(f) = b.def.features.as_ref() {
         if let Some(eoi) = f.apic.and_then(|a| a.eoi) {
             parts.push(format!("kvm-pv-eoi={}", eoi.as_str()));
@@ -112,6 +231,11 @@ pub(crate) fn emit_cpu(b: &mut Builder<'_>) -> Result<(), ArgvError> {
             push_on(&mut parts, "hv-evmcs", h.evmcs);
             push_on(&mut parts, "hv-avic", h.avic);
         }
+    }
+    if hyperv_panic {
+        parts.push("hv-crash".into());
+    }
+    if let Some(f) = b.def.features.as_ref() {
         if let Some(k) = f.kvm.as_ref() {
             if k.hidden == Some(OnOff::On) {
                 parts.push("kvm=off".into());

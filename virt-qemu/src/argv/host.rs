@@ -40,7 +40,7 @@ pub struct DriverConfig {
     pub spice_sasl: bool,
     /// Chardev TLS certificate directory and whether clients are verified, when enabled.
     pub chardev_tls: Option<(PathBuf, bool)>,
-    /// NBD disk TLS certificate directory, when enabled.
+    /// `nbd_tls_x509_cert_dir`: the certificate directory of NBD disks that use TLS.
     pub nbd_tls_dir: Option<PathBuf>,
     /// Where per-guest UEFI variable stores live (`nvram_dir`).
     pub nvram_dir: PathBuf,
@@ -51,6 +51,73 @@ pub struct DriverConfig {
     pub firmware_dirs: Vec<PathBuf>,
     /// Descriptors to use instead of reading `firmware_dirs` (libvirt's test harness has its own).
     pub firmware_descriptors: Option<Vec<crate::argv::firmware::FirmwareDescriptor>>,
+    /// `vnc_tls_x509_verify`: VNC clients must show a certificate (with `vnc_tls_dir`).
+    pub vnc_tls_verify: bool,
+    /// `vnc_tls_x509_secret_uuid`: the secret holding the password of the VNC server key.
+    pub vnc_tls_secret_uuid: Option<virt_xml::Uuid>,
+    /// `vnc_auto_unix_socket`: a VNC display without a listen address listens on a UNIX socket
+    /// in the guest's state directory instead.
+    pub vnc_auto_unix_socket: bool,
+    /// `vnc_listen`: the address a VNC display without one listens on.
+    pub vnc_listen: Option<String>,
+    /// `vnc_password`: a password for every VNC display (set later through the monitor).
+    pub vnc_password: Option<String>,
+    /// `spice_sasl_dir`: the SASL config directory for SPICE (with `spice_sasl`).
+    pub spice_sasl_dir: Option<PathBuf>,
+    /// `spice_auto_unix_socket`, as `vnc_auto_unix_socket` for SPICE.
+    pub spice_auto_unix_socket: bool,
+    /// `spice_listen`: the address a SPICE display without one listens on.
+    pub spice_listen: Option<String>,
+    /// `spice_password`: a password for every SPICE display (without one, ticketing is off).
+    pub spice_password: Option<String>,
+    /// `vnc_allow_host_audio`: a guest with VNC may use the host's audio driver.
+    pub vnc_allow_host_audio: bool,
+    /// `nographics_allow_host_audio`: a guest without graphics may use the host's audio driver.
+    pub nographics_allow_host_audio: bool,
+    /// The host audio driver (`QEMU_AUDIO_DRV` of the daemon's environment) used by the implicit
+    /// audio backend when host audio is allowed; `None`: no implicit host audio.
+    pub host_audio_driver: Option<String>,
+    /// The SDL audio driver (`SDL_AUDIODRIVER` of the daemon's environment) of an implicit SDL
+    /// audio backend.
+    pub host_sdl_audio_driver: Option<String>,
+    /// `chardev_tls_x509_secret_uuid`: the secret holding the password of the chardev TLS key.
+    pub chardev_tls_secret_uuid: Option<virt_xml::Uuid>,
+    /// `nbd_tls_x509_secret_uuid`: the secret holding the password of the NBD TLS key.
+    pub nbd_tls_secret_uuid: Option<virt_xml::Uuid>,
+    /// How graphics ports asked for with `autoport` are chosen (`remote_display_port_min/max`).
+    pub display_ports: DisplayPorts,
+}
+
+/// How the ports of graphics with `autoport` are chosen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DisplayPorts {
+    /// libvirt's pretend start (its argv test): VNC gets 5900, SPICE 5901 and TLS 5902, without
+    /// looking at the host.
+    Pretend,
+    /// The lowest port of `min..=max` that this guest has not taken yet and that can be bound on
+    /// the host right now (checked by binding and releasing it).
+    FirstFree { min: u16, max: u16 },
+}
+
+impl DriverConfig {
+    /// The settings of the post-parse stage ([`crate::prepare::prepare_with`]) these options
+    /// decide (the default audio backend).
+    pub fn prepare_options(&self) -> crate::prepare::PrepareOptions {
+        crate::prepare::PrepareOptions {
+            vnc_allow_host_audio: self.vnc_allow_host_audio,
+            nographics_allow_host_audio: self.nographics_allow_host_audio,
+            host_audio: self.host_audio_driver.clone(),
+            host_sdl_audio: self.host_sdl_audio_driver.clone(),
+        }
+    }
+
+    /// The host audio settings from this process's environment (`QEMU_AUDIO_DRV`,
+    /// `SDL_AUDIODRIVER`), as libvirt's daemon reads its own.
+    pub fn with_host_audio_env(mut self) -> DriverConfig {
+        self.host_audio_driver = std::env::var("QEMU_AUDIO_DRV").ok();
+        self.host_sdl_audio_driver = std::env::var("SDL_AUDIODRIVER").ok();
+        self
+    }
 }
 
 impl Default for DriverConfig {
@@ -73,6 +140,25 @@ impl Default for DriverConfig {
                 PathBuf::from("/usr/share/qemu/firmware"),
             ],
             firmware_descriptors: None,
+            vnc_tls_verify: false,
+            vnc_tls_secret_uuid: None,
+            vnc_auto_unix_socket: false,
+            vnc_listen: Some("127.0.0.1".into()),
+            vnc_password: None,
+            spice_sasl_dir: None,
+            spice_auto_unix_socket: false,
+            spice_listen: Some("127.0.0.1".into()),
+            spice_password: None,
+            vnc_allow_host_audio: false,
+            nographics_allow_host_audio: false,
+            host_audio_driver: None,
+            host_sdl_audio_driver: None,
+            chardev_tls_secret_uuid: None,
+            nbd_tls_secret_uuid: None,
+            display_ports: DisplayPorts::FirstFree {
+                min: 5900,
+                max: 65535,
+            },
         }
     }
 }
@@ -112,6 +198,14 @@ pub struct HostContext {
     pub now: i64,
     /// A fixed value for ids libvirt generates (VM generation id); `None` draws a random one.
     pub fixed_generated_uuid: Option<String>,
+    /// The guest's master key: the runtime writes it to [`HostContext::master_key_path`], and
+    /// every secret on the command line is encrypted under it.
+    pub master_key: crate::secret::MasterKey,
+    /// Where the IVs of encrypted secrets come from.
+    pub secret_iv: crate::secret::IvSource,
+    /// Where the values of secrets the domain names (disk auth, passphrases, TLS key passwords)
+    /// are looked up.
+    pub secrets: crate::secret::SecretSource,
 }
 
 /// libvirt's short name of a domain: `ID-NAME`, the name cut to 20 characters.
@@ -121,9 +215,19 @@ pub fn short_name(id: i32, name: &str) -> String {
 }
 
 impl HostContext {
+    /// The fake host of libvirt's `qemuxml2argvtest` for the test case named `case`: the base
+    /// host of [`HostContext::libvirt_test_harness`] with the driver options the test program
+    /// changes around that case ([`crate::argv::harness`]).
+    pub fn libvirt_test_case(def: &Domain, case: &str) -> HostContext {
+        let mut host = HostContext::libvirt_test_harness(def);
+        crate::argv::harness::apply(crate::argv::harness::options_for(case), &mut host.config);
+        host
+    }
+
     /// The fake host of libvirt's `qemuxml2argvtest`: id -1, state under `/tmp/lib/domain--1-NAME`,
     /// monitor at fd 1729, the harness's fixed fd numbers and driver options (hugetlbfs at
-    /// `/dev/hugepages2M` (default) and `/dev/hugepages1G`, SPICE TLS in `/etc/pki/libvirt-spice`).
+    /// `/dev/hugepages2M` (default) and `/dev/hugepages1G`, SPICE TLS in `/etc/pki/libvirt-spice`
+    /// with a SPICE password, the NBD certificate directory, graphics ports as in a pretend start).
     pub fn libvirt_test_harness(def: &Domain) -> HostContext {
         let short = short_name(-1, &def.name);
         let state_dir = PathBuf::from(format!("/tmp/lib/domain-{short}"));
@@ -146,12 +250,18 @@ impl HostContext {
                     (1_048_576, PathBuf::from("/dev/hugepages1G")),
                 ],
                 spice_tls_dir: Some(PathBuf::from("/etc/pki/libvirt-spice")),
+                spice_password: Some("123456".into()),
+                nbd_tls_dir: Some(PathBuf::from("/etc/pki/libvirt-nbd/dummy,path")),
                 firmware_descriptors: Some(crate::argv::firmware::libvirt_test_descriptors()),
+                display_ports: DisplayPorts::Pretend,
                 ..DriverConfig::default()
             },
             numa_max_node: Some(7),
             now: 1_234_567_890,
             fixed_generated_uuid: Some("00010203-0405-4607-8809-0a0b0c0d0e0f".into()),
+            master_key: crate::secret::MasterKey::libvirt_test_harness(),
+            secret_iv: crate::secret::IvSource::libvirt_test_harness(),
+            secrets: crate::secret::SecretSource::LibvirtTestHarness,
         }
     }
 

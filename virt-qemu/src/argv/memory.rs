@@ -1,8 +1,13 @@
 //! `-m`, guest RAM backends (whole-guest and per NUMA cell: RAM, hugetlbfs files, memfd, NUMA
 //! policy), `-overcommit` and `-numa`.
+//!
+//! Every memory backend (the whole RAM, a NUMA cell's, a `<memory>` device's) is derived by one
+//! set of rules, [`BackendCtx::backend_props`], from a [`BackendSpec`] (what the user of the
+//! backend brings: size, guest node, own access/discard/page size/host nodes/backing file) and
+//! the domain's `<memoryBacking>` and `<numatune>`; [`emit_with_thread_context`] writes it with
+//! the `thread-context` its preallocation runs in.
 
 use virt_xml::cpu::{AccessType, CacheAssociativity, CachePolicy, MemAccess, Numa};
-use virt_xml::domain::DeviceKind;
 
 use super::builder::{ArgvError, Builder};
 use super::machine;
@@ -51,11 +56,13 @@ fn initial_memory_kib(b: &Builder<'_>) -> u64 {
         }
     }
     let total = b.def.memory.map(|m| m.size.0).unwrap_or(0);
-    let devices: u64 = view::devices(b.def, DeviceKind::Memory)
+    let devices: u64 = b
+        .def
+        .devices
         .iter()
-        .filter_map(|m| {
-            let size = m.child("target")?.child("size")?;
-            size.text().trim().parse::<u64>().ok()
+        .filter_map(|d| match d {
+            virt_xml::Device::Memory(m) => Some(m.target.size.0),
+            _ => None,
         })
         .fold(0u64, u64::saturating_add);
     align_mib(total.saturating_sub(devices))
@@ -71,7 +78,10 @@ pub(crate) fn emit_m(b: &mut Builder<'_>) -> Result<(), ArgvError> {
             let slots = max.slots.unwrap_or(0);
             b.arg(
                 "-m",
-                format!("size={initial}k,slots={slots},maxmem={}k", max.size.0),
+                format!(
+                    "size={initial}k,slots={slots},maxmem={}k",
+                    align_mib(max.size.0)
+                ),
             );
         }
         _ => b.arg("-m", (initial / 1024).to_string()),
@@ -79,7 +89,7 @@ pub(crate) fn emit_m(b: &mut Builder<'_>) -> Result<(), ArgvError> {
     if machine::uses_machine_memory_backend(b) {
         let id = machine::ram_id(b);
         let ctx = BackendCtx::new(b)?;
-        ctx.emit_backend(b, &id, initial, None)?;
+        ctx.emit(b, &BackendSpec::new(&id, &id, initial, BackendUse::System))?;
     }
     Ok(())
 }
@@ -96,27 +106,95 @@ pub(crate) fn emit_overcommit(b: &mut Builder<'_>) {
     );
 }
 
-/// What every RAM backend of one guest shares.
-struct BackendCtx {
+/// Who a memory backend serves: it decides the object's id, prealloc handling and a few
+/// properties only some users get.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BackendUse {
+    /// The guest's whole RAM (`-machine memory-backend=`).
+    System,
+    /// One guest NUMA cell's RAM.
+    Cell,
+    /// A `pc-dimm`/`nvdimm`/`virtio-pmem-pci` device.
+    Device,
+    /// A `virtio-mem-pci` device (its memory is plugged later: reserved lazily, never
+    /// preallocated by the backend).
+    VirtioMem,
+}
+
+/// What one memory backend must provide: libvirt derives every backend (system RAM, NUMA cells,
+/// memory devices) from these facts plus the domain's `<memoryBacking>` and `<numatune>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct BackendSpec {
+    /// The QOM id (`pc.ram`, `ram-node0`, `memdimm0`).
+    pub id: String,
+    /// The file name under the memory backing directory when RAM is file-backed (the alias:
+    /// `pc.ram`, `ram-node0`, `dimm0`).
+    pub file_name: String,
+    pub size_kib: u64,
+    /// The guest NUMA node it belongs to.
+    pub node: Option<u32>,
+    /// Its own access mode (`Some(true)` shared); falls back to the cell's, then the domain's.
+    pub shared: Option<bool>,
+    /// Its own discard setting; falls back to the cell's, then the domain's.
+    pub discard: Option<bool>,
+    /// An explicit huge page size (KiB).
+    pub pagesize_kib: Option<u64>,
+    /// Host nodes to allocate from, overriding `<numatune>`.
+    pub source_nodes: Option<Vec<u32>>,
+    /// A backing file of its own (NVDIMM, virtio-pmem).
+    pub path: Option<String>,
+    /// The backing file is real persistent memory (`<pmem/>`).
+    pub pmem: bool,
+    /// Whether the device is virtio-pmem (whose file is never preallocated).
+    pub virtio_pmem: bool,
+    pub align_kib: Option<u64>,
+    pub usage: BackendUse,
+}
+
+impl BackendSpec {
+    /// A spec with only the id, file name, size and use set.
+    pub(crate) fn new(id: &str, file_name: &str, size_kib: u64, usage: BackendUse) -> BackendSpec {
+        BackendSpec {
+            id: id.to_string(),
+            file_name: file_name.to_string(),
+            size_kib,
+            node: None,
+            shared: None,
+            discard: None,
+            pagesize_kib: None,
+            source_nodes: None,
+            path: None,
+            pmem: false,
+            virtio_pmem: false,
+            align_kib: None,
+            usage,
+        }
+    }
+}
+
+/// The huge page choice for one backend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct PageChoice {
+    /// The page size (KiB) when huge pages back the memory.
+    pub size_kib: Option<u64>,
+    /// Whether the backend is file (or memfd) backed because of huge pages.
+    pub huge: bool,
+}
+
+/// What every memory backend of one guest shares.
+pub(crate) struct BackendCtx {
     mb: MemoryBacking,
     nt: NumaTune,
-    cell_ids: Vec<u32>,
+    cells: Vec<(u32, Option<MemAccess>, Option<bool>)>,
+    /// `-mem-prealloc` was written: backends then leave preallocation to it.
+    mem_prealloc: bool,
 }
 
 impl BackendCtx {
-    fn new(b: &Builder<'_>) -> Result<BackendCtx, ArgvError> {
-        let mut mb = view::memory_backing(b.def);
-        // Pages of the system page size are ordinary memory, not huge pages.
-        if let Some(pages) = mb.hugepages.as_mut() {
-            if !pages.is_empty() {
-                pages.retain(|p| p.size_kib != Some(SYSTEM_PAGE_KIB));
-                if pages.is_empty() {
-                    mb.hugepages = None;
-                }
-            }
-        }
+    pub(crate) fn new(b: &Builder<'_>) -> Result<BackendCtx, ArgvError> {
+        let mb = view::memory_backing(b.def);
         let nt = view::numatune(b.def);
-        let cell_ids: Vec<u32> = b
+        let cells = b
             .def
             .cpu
             .as_ref()
@@ -125,11 +203,17 @@ impl BackendCtx {
                 n.cells
                     .iter()
                     .enumerate()
-                    .map(|(i, c)| c.id.unwrap_or(i as u32))
+                    .map(|(i, c)| (c.id.unwrap_or(i as u32), c.mem_access, c.discard))
                     .collect()
             })
             .unwrap_or_default();
-        let ctx = BackendCtx { mb, nt, cell_ids };
+        let mem_prealloc = b.args().iter().any(|a| a == "-mem-prealloc");
+        let ctx = BackendCtx {
+            mb,
+            nt,
+            cells,
+            mem_prealloc,
+        };
         ctx.validate(b)?;
         Ok(ctx)
     }
@@ -142,53 +226,100 @@ impl BackendCtx {
                         ArgvError::unsupported(format!("hugepages: invalid nodeset '{ns}'"))
                     })?;
                     for n in nodes {
-                        if !self.cell_ids.contains(&n) {
+                        if !self.cells.iter().any(|c| c.0 == n) {
                             return Err(ArgvError::Prepare(format!(
                                 "hugepages: node {n} not found"
                             )));
                         }
                     }
                 }
-                if b.host.hugetlbfs_mount(p.size_kib).is_none() {
-                    return Err(ArgvError::Host(format!(
-                        "Unable to find any usable hugetlbfs mount for {} KiB",
-                        p.size_kib.unwrap_or(0)
-                    )));
+                if p.size_kib != Some(SYSTEM_PAGE_KIB)
+                    && b.host.hugetlbfs_mount(p.size_kib).is_none()
+                {
+                    return Err(no_mount(p.size_kib));
                 }
             }
         }
         Ok(())
     }
 
-    /// The huge page that backs `cell` (or the whole guest when `None`).
-    fn page_for(&self, cell: Option<u32>) -> Option<HugePage> {
-        let pages = self.mb.hugepages.as_ref()?;
-        if pages.is_empty() {
-            return Some(HugePage {
-                size_kib: None,
-                nodeset: None,
-            });
-        }
-        if let Some(c) = cell {
-            if let Some(p) = pages.iter().find(|p| {
-                p.nodeset
-                    .as_deref()
-                    .and_then(parse_nodeset)
-                    .is_some_and(|n| n.contains(&c))
-            }) {
-                return Some(p.clone());
-            }
-        }
-        pages.iter().find(|p| p.nodeset.is_none()).cloned()
+    /// Whether `<memoryBacking>` asks for huge pages other than the system page size.
+    fn has_huge_pages(&self) -> bool {
+        self.mb
+            .hugepages
+            .as_ref()
+            .is_some_and(|p| p.is_empty() || p.iter().any(|p| p.size_kib != Some(SYSTEM_PAGE_KIB)))
     }
 
-    /// (policy, host nodes) for a cell or the whole guest.
-    fn policy_for(&self, cell: Option<u32>) -> Option<(String, Vec<u32>)> {
-        let (mode, nodeset) = match cell.and_then(|c| self.nt.memnodes.iter().find(|m| m.0 == c)) {
-            Some((_, mode, nodeset)) => (mode.clone(), nodeset.clone()),
-            None => (self.nt.mode.clone(), self.nt.nodeset.clone()),
+    /// The huge page backing memory of guest node `node` (or of no node) with an explicit
+    /// `pagesize`: the explicit size, else the `<page>` whose nodeset holds the node, else the
+    /// `<page>` without a nodeset. A page of the system page size means ordinary memory.
+    pub(crate) fn page_for(
+        &self,
+        b: &Builder<'_>,
+        node: Option<u32>,
+        pagesize: Option<u64>,
+    ) -> PageChoice {
+        let mut size = pagesize.filter(|s| *s != 0);
+        let mut huge = size.is_some();
+        if size.is_none() {
+            let pages = self.mb.hugepages.as_deref().unwrap_or_default();
+            let mut chosen: Option<&HugePage> = None;
+            let mut master: Option<&HugePage> = None;
+            if self.mb.hugepages.as_ref().is_some_and(|p| p.is_empty()) {
+                // A bare `<hugepages/>`: the default huge page size for all memory.
+                return PageChoice {
+                    size_kib: default_page(b),
+                    huge: true,
+                };
+            }
+            for p in pages {
+                let Some(ns) = p.nodeset.as_deref() else {
+                    master = Some(p);
+                    continue;
+                };
+                if let Some(n) = node {
+                    if parse_nodeset(ns).is_some_and(|set| set.contains(&n)) {
+                        chosen = Some(p);
+                        break;
+                    }
+                }
+            }
+            if let Some(p) = chosen.or(master) {
+                size = p.size_kib;
+                huge = true;
+            }
+        }
+        if size == Some(SYSTEM_PAGE_KIB) {
+            return PageChoice::default();
+        }
+        if huge && size.is_none() {
+            size = default_page(b);
+        }
+        PageChoice {
+            size_kib: size,
+            huge,
+        }
+    }
+
+    /// (policy, host nodes) of guest node `node` (or the whole guest): the `<memnode>` of the
+    /// node, else `<numatune><memory>`; nothing for `restrictive` (cgroups only).
+    fn policy_for(&self, node: Option<u32>, source: Option<&[u32]>) -> Option<(String, Vec<u32>)> {
+        let memnode = node.and_then(|c| self.nt.memnodes.iter().find(|m| m.0 == c));
+        let mode = match memnode {
+            Some((_, mode, _)) => mode.clone(),
+            None => self.nt.mode.clone(),
         };
-        let nodes = parse_nodeset(nodeset.as_deref()?)?;
+        let nodes = match source {
+            Some(s) => s.to_vec(),
+            None => {
+                let nodeset = match memnode {
+                    Some((_, _, nodeset)) => nodeset.clone(),
+                    None => self.nt.nodeset.clone(),
+                };
+                parse_nodeset(nodeset.as_deref()?)?
+            }
+        };
         let policy = match mode.as_deref().unwrap_or("strict") {
             "strict" => "bind",
             "preferred" => "preferred",
@@ -198,108 +329,176 @@ impl BackendCtx {
         Some((policy.to_string(), nodes))
     }
 
-    fn emit_backend(
+    /// The `-object memory-backend-*` properties for `spec` (without a thread context).
+    pub(crate) fn backend_props(
         &self,
-        b: &mut Builder<'_>,
-        id: &str,
-        size_kib: u64,
-        cell: Option<(u32, Option<MemAccess>, Option<bool>)>,
-    ) -> Result<(), ArgvError> {
-        let cell_id = cell.map(|c| c.0);
-        let page = self.page_for(cell_id);
+        b: &Builder<'_>,
+        spec: &BackendSpec,
+    ) -> Result<Props, ArgvError> {
+        let cell = spec
+            .node
+            .and_then(|n| self.cells.iter().find(|c| c.0 == n).copied());
+        let shared = spec
+            .shared
+            .or(cell.and_then(|c| c.1).map(|a| a == MemAccess::Shared))
+            .or(self.mb.access.as_deref().map(|a| a == "shared"));
+        let discard = spec
+            .discard
+            .or(cell.and_then(|c| c.2))
+            .or(if self.mb.discard { Some(true) } else { None });
+        let page = self.page_for(b, spec.node, spec.pagesize_kib);
         let memfd = self.mb.source.as_deref() == Some("memfd");
         let file_source = self.mb.source.as_deref() == Some("file");
-        let access = match cell.and_then(|c| c.1) {
-            Some(MemAccess::Shared) => Some(true),
-            Some(MemAccess::Private) => Some(false),
-            None => self.mb.access.as_deref().map(|a| a == "shared"),
-        };
-        let cell_access_given = cell.and_then(|c| c.1).is_some();
-        let discard = cell
-            .and_then(|c| c.2)
-            .or(if self.mb.discard { Some(true) } else { None });
-        let policy = self.policy_for(cell_id);
-        let mut p = Props::new();
         let mut prealloc = self.mb.allocation.as_deref() == Some("immediate");
-        if memfd {
-            p = p.str("qom-type", "memory-backend-memfd").str("id", id);
-            if let Some(page) = &page {
-                let kib = page
-                    .size_kib
-                    .or_else(|| b.host.config.hugetlbfs.first().map(|h| h.0))
-                    .unwrap_or(2048);
+        if spec.path.is_some() {
+            if !spec.pmem && !spec.virtio_pmem {
+                prealloc = true;
+            }
+        } else if page.huge {
+            prealloc = true;
+        }
+        let system = spec.usage == BackendUse::System;
+        let mut p = Props::new();
+        let is_ram;
+        if spec.path.is_none() && memfd {
+            p = p
+                .str("qom-type", "memory-backend-memfd")
+                .str("id", &spec.id);
+            if page.huge {
+                let kib = page.size_kib.unwrap_or(0);
                 p = p
                     .bool("hugetlb", true)
                     .uint("hugetlbsize", kib.saturating_mul(1024));
-                prealloc = true;
             }
-        } else if let Some(page) = &page {
-            let mount = b.host.hugetlbfs_mount(page.size_kib).ok_or_else(|| {
-                ArgvError::Host(format!(
-                    "Unable to find any usable hugetlbfs mount for {} KiB",
-                    page.size_kib.unwrap_or(0)
-                ))
-            })?;
-            let dir = b.host.hugepage_dir(mount);
+            p = p.opt_bool("share", shared);
+            is_ram = false;
+        } else if page.huge || spec.path.is_some() || shared.is_some() || file_source {
+            let path = match &spec.path {
+                Some(path) => path.clone(),
+                None if page.huge => {
+                    let mount = b
+                        .host
+                        .hugetlbfs_mount(page.size_kib)
+                        .ok_or_else(|| no_mount(page.size_kib))?;
+                    b.host.hugepage_dir(mount).to_string_lossy().into_owned()
+                }
+                None => b
+                    .host
+                    .memory_backing_dir()
+                    .join(&spec.file_name)
+                    .to_string_lossy()
+                    .into_owned(),
+            };
             p = p
                 .str("qom-type", "memory-backend-file")
-                .str("id", id)
-                .str("mem-path", dir.to_string_lossy());
-            prealloc = true;
-        } else if file_source || cell_access_given {
-            let dir = b.host.memory_backing_dir().join(id);
-            p = p
-                .str("qom-type", "memory-backend-file")
-                .str("id", id)
-                .str("mem-path", dir.to_string_lossy());
+                .str("id", &spec.id)
+                .str("mem-path", path);
+            if spec.path.is_none() {
+                p = p.opt_bool("discard-data", discard);
+            }
+            p = p.opt_bool("share", shared);
+            is_ram = false;
         } else {
-            p = p.str("qom-type", "memory-backend-ram").str("id", id);
+            p = p.str("qom-type", "memory-backend-ram").str("id", &spec.id);
+            is_ram = true;
         }
-        if let Some(d) = discard {
-            if p.get("mem-path").is_some() {
-                p = p.bool("discard-data", d);
-            }
-        }
-        let is_ram = matches!(p.get("qom-type"), Some(Value::Str(s)) if s == "memory-backend-ram");
-        if let Some(shared) = access {
-            if !is_ram {
-                p = p.bool("share", shared);
-            }
-        }
-        if cell.is_none() && !is_ram {
+        if system
+            && !is_ram
+            && b.caps
+                .has_flag("memory-backend-file.x-use-canonical-path-for-ramblock-id")
+        {
             p = p.bool("x-use-canonical-path-for-ramblock-id", false);
         }
-        if prealloc {
-            p = p.bool("prealloc", true);
-        }
-        p = p.uint("size", size_kib.saturating_mul(1024));
-        let mut context = None;
-        if let Some((policy, nodes)) = &policy {
-            p = p
-                .add(
-                    "host-nodes",
-                    Value::Arr(nodes.iter().map(|n| Value::UInt(u64::from(*n))).collect()),
-                )
-                .str("policy", policy.clone());
-            if prealloc && b.caps.has_flag("thread-context") {
-                let tc = format!("tc-{id}");
-                let obj = Props::new()
-                    .str("qom-type", "thread-context")
-                    .str("id", tc.clone())
-                    .add(
-                        "node-affinity",
-                        Value::Arr(nodes.iter().map(|n| Value::UInt(u64::from(*n))).collect()),
-                    );
-                b.object(&obj);
-                context = Some(tc);
+        if spec.usage == BackendUse::VirtioMem {
+            if !b.caps.has_flag("virtio-mem-pci.prealloc") && self.mem_prealloc {
+                p = p.bool("prealloc", false);
+            }
+            if b.caps.has_flag("memory-backend-file.reserve") {
+                p = p.bool("reserve", false);
+            }
+        } else if !self.mem_prealloc {
+            if prealloc {
+                p = p.bool("prealloc", true);
+            }
+            if let Some(t) = self.mb.allocation_threads.filter(|t| *t > 0) {
+                p = p.uint("prealloc-threads", t);
             }
         }
-        if let Some(tc) = context {
-            p = p.str("prealloc-context", tc);
+        p = p.uint("size", spec.size_kib.saturating_mul(1024));
+        if let Some(a) = spec.align_kib.filter(|a| *a > 0) {
+            p = p.uint("align", a.saturating_mul(1024));
         }
-        b.object(&p);
+        if spec.pmem {
+            if !b.caps.has_flag("memory-backend-file.pmem") {
+                return Err(ArgvError::unsupported(
+                    "nvdimm pmem property is not available with this QEMU binary",
+                ));
+            }
+            p = p.bool("pmem", true);
+        }
+        if let Some(nodes) = &spec.source_nodes {
+            if let Some(n) = nodes.iter().find(|n| !b.host.numa_node_exists(**n)) {
+                return Err(ArgvError::unsupported(format!(
+                    "NUMA node {n} is unavailable"
+                )));
+            }
+        }
+        if let Some((policy, nodes)) = self.policy_for(spec.node, spec.source_nodes.as_deref()) {
+            p = p
+                .add("host-nodes", node_array(&nodes))
+                .str("policy", policy);
+        }
+        Ok(p)
+    }
+
+    /// Writes the backend of `spec`, preceded by the `thread-context` object its
+    /// preallocation runs in when it is bound to host nodes.
+    pub(crate) fn emit(&self, b: &mut Builder<'_>, spec: &BackendSpec) -> Result<(), ArgvError> {
+        let p = self.backend_props(b, spec)?;
+        emit_with_thread_context(b, p);
         Ok(())
     }
+}
+
+fn node_array(nodes: &[u32]) -> Value {
+    Value::Arr(nodes.iter().map(|n| Value::UInt(u64::from(*n))).collect())
+}
+
+fn no_mount(size: Option<u64>) -> ArgvError {
+    ArgvError::Host(format!(
+        "Unable to find any usable hugetlbfs mount for {} KiB",
+        size.unwrap_or(0)
+    ))
+}
+
+/// The default huge page size: the first configured hugetlbfs mount's.
+fn default_page(b: &Builder<'_>) -> Option<u64> {
+    b.host.config.hugetlbfs.first().map(|h| h.0)
+}
+
+/// Writes a memory backend object; when it preallocates memory bound to host nodes (and QEMU
+/// has thread contexts), a `thread-context` pinned to those nodes comes first and the backend
+/// names it as its `prealloc-context`.
+pub(crate) fn emit_with_thread_context(b: &mut Builder<'_>, mut p: Props) {
+    let prealloc = matches!(p.get("prealloc"), Some(Value::Bool(true)));
+    let nodes = p.get("host-nodes").cloned();
+    let id = match p.get("id") {
+        Some(Value::Str(s)) => Some(s.clone()),
+        _ => None,
+    };
+    if let (true, Some(nodes), Some(id)) = (prealloc, nodes, id) {
+        if b.caps.has_flag("thread-context") {
+            let tc = format!("tc-{id}");
+            b.object(
+                &Props::new()
+                    .str("qom-type", "thread-context")
+                    .str("id", tc.clone())
+                    .add("node-affinity", nodes),
+            );
+            p = p.str("prealloc-context", tc);
+        }
+    }
+    b.object(&p);
 }
 
 fn push_cpus(out: &mut String, cpus: &str) {
@@ -357,12 +556,10 @@ pub(crate) fn emit_numa(b: &mut Builder<'_>) -> Result<(), ArgvError> {
     for (i, cell) in numa.cells.iter().enumerate() {
         let id = cell.id.unwrap_or(i as u32);
         let memdev = format!("ram-node{id}");
-        ctx.emit_backend(
-            b,
-            &memdev,
-            align_mib(cell.memory.0),
-            Some((id, cell.mem_access, cell.discard)),
-        )?;
+        let mut spec =
+            BackendSpec::new(&memdev, &memdev, align_mib(cell.memory.0), BackendUse::Cell);
+        spec.node = Some(id);
+        ctx.emit(b, &spec)?;
         let mut s = format!("node,nodeid={id}");
         if let Some(cpus) = cell.cpus.as_deref() {
             push_cpus(&mut s, cpus);
@@ -428,7 +625,7 @@ fn legacy_numa(b: &Builder<'_>, ctx: &BackendCtx, numa: &Numa) -> bool {
         .machine(&b.machine, b.accel)
         .is_some_and(|m| m.numa_mem_supported);
     allowed
-        && ctx.mb.hugepages.is_none()
+        && !ctx.has_huge_pages()
         && ctx.mb.source.is_none()
         && ctx.mb.access.is_none()
         && ctx.nt.memnodes.is_empty()

@@ -31,6 +31,7 @@ pub mod conformance;
 mod cpu;
 pub mod devices;
 pub mod firmware;
+pub mod harness;
 pub mod host;
 mod machine;
 mod memory;
@@ -42,7 +43,7 @@ mod view;
 pub use builder::{ArgvError, Builder, Chipset};
 pub use caps::{Accel, CapsError, CpuModel, MachineType, QemuCaps};
 pub use cmdline::{shell_quote, CommandLine, FdPurpose, PassFd};
-pub use host::{DriverConfig, FdKind, FdNumbering, HostContext, MonitorSocket};
+pub use host::{DisplayPorts, DriverConfig, FdKind, FdNumbering, HostContext, MonitorSocket};
 pub use props::{Props, Value};
 
 use virt_xml::Domain;
@@ -117,6 +118,7 @@ pub fn build(def: &Domain, caps: &QemuCaps, host: &HostContext) -> Result<Comman
     firmware::validate(&b)?;
     misc::emit_name(&mut b);
     misc::emit_master_key(&mut b);
+    devices::disk::emit_managed_pr_helper(&mut b);
     firmware::emit_pflash(&mut b)?;
     machine::emit(&mut b)?;
     machine::emit_tseg(&mut b);
@@ -153,7 +155,8 @@ pub fn prepare_and_build(
     caps: &QemuCaps,
     host: &HostContext,
 ) -> Result<CommandLine, ArgvError> {
-    crate::prepare::prepare(def, caps).map_err(|e| ArgvError::Prepare(e.to_string()))?;
+    crate::prepare::prepare_with(def, caps, &host.config.prepare_options())
+        .map_err(|e| ArgvError::Prepare(e.to_string()))?;
     // USB ports are given out at start time only (libvirt keeps them out of the saved XML).
     crate::prepare::assign_usb_ports(def).map_err(|e| ArgvError::Prepare(e.to_string()))?;
     select_firmware(def, host)?;

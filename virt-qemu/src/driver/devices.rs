@@ -109,10 +109,11 @@ impl QemuDriver {
         })
     }
 
-    /// Finishes or rolls back an interface attach interrupted by a killed process (the caller
-    /// holds the domain lock; the guest runs).
+    /// Finishes or rolls back an interface or disk attach interrupted by a killed process (the
+    /// caller holds the domain lock; the guest runs).
     pub(crate) fn repair_hotplug(&self, name: &str) -> Result<RepairOutcome, DriverError> {
-        if !self.paths.hotplug_file(name).exists() {
+        let nic = self.paths.hotplug_file(name);
+        if !nic.exists() && !hotplug::disk_pending_path(&nic).exists() {
             return Ok(RepairOutcome::Nothing);
         }
         self.with_live_guest(name, hotplug::repair_pending)

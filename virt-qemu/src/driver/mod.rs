@@ -453,7 +453,7 @@ impl QemuDriver {
             )));
         }
         let mut def = Domain::parse(xml)?;
-        let host = host::runtime_host(&self.paths, &def, -1, &self.opts.caps);
+        let host = host::runtime_host(&self.paths, &def, -1, &self.opts.caps)?;
         let cmd =
             crate::argv::prepare_and_build(&mut def, &self.opts.caps, &host).map_err(|source| {
                 DriverError::Argv {
@@ -466,7 +466,7 @@ impl QemuDriver {
 
     fn write_stop_reason(&self, name: &str, reason: StateReason) -> Result<(), DriverError> {
         if self.paths.config_file(name).exists() {
-            store::write_atomic(
+            store::write_runtime(
                 &self.paths.stop_reason_file(name),
                 format!("{}\n", reason.as_str()).as_bytes(),
             )?;

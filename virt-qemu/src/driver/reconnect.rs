@@ -7,6 +7,8 @@
 //! shutting down, `crashed` otherwise. A domain whose lock another process holds is being worked
 //! on and is left alone.
 
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
 use std::time::Duration;
 
 use nix::sys::signal::Signal;
@@ -63,7 +65,14 @@ impl QemuDriver {
             });
         }
         if st.phase == Phase::Starting && rt.pid == 0 {
-            for pid in super::stop::qemu_by_monitor(&rt.monitor) {
+            // A QEMU launched by a start killed before it recorded the pid: found by its monitor
+            // path (older starts) or by its private HOME, the guest's directory.
+            let home = self
+                .paths
+                .guest_lib_dir(&crate::argv::host::short_name(st.id, name));
+            let mut orphans = super::stop::qemu_by_monitor(&rt.monitor);
+            orphans.extend(qemu_with_home(&home));
+            for pid in orphans {
                 kill_qemu(pid, None, Signal::SIGKILL, Duration::from_secs(10));
             }
         }
@@ -75,4 +84,29 @@ impl QemuDriver {
         self.cleanup(name, &st, audit, reason)?;
         Ok(false)
     }
+}
+
+/// Live QEMU processes whose environment has `HOME=home` (each guest's QEMU gets its own directory
+/// as `HOME`, unique within a root and across roots).
+pub(crate) fn qemu_with_home(home: &Path) -> Vec<u32> {
+    let mut want = b"HOME=".to_vec();
+    want.extend_from_slice(home.as_os_str().as_bytes());
+    let mut out = Vec::new();
+    let Ok(rd) = std::fs::read_dir("/proc") else {
+        return out;
+    };
+    for e in rd.flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(env) = std::fs::read(format!("/proc/{pid}/environ")) else {
+            continue;
+        };
+        if env.split(|&b| b == 0).any(|v| v == want.as_slice())
+            && crate::status::pid_is_qemu(pid, None)
+        {
+            out.push(pid);
+        }
+    }
+    out
 }

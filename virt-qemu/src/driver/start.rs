@@ -8,12 +8,17 @@
 //! `reason=start` records → `cont` → `op=start reason=booted vm-pid=PID` → status `running`.
 //! The status file is rewritten after every step that makes something, so a process killed at any
 //! point leaves a record from which [`super::reconnect`] removes what was made.
+//!
+//! The monitor is a socket this process binds and listens on before QEMU starts, handed to QEMU as
+//! fd 3 (`-chardev socket,fd=3,server=on`, as libvirt does); this process connects to it at once,
+//! so no step polls for QEMU to create the socket: the greeting arrives when QEMU's monitor is up.
 
 use std::collections::HashMap;
-use std::os::fd::OwnedFd;
+use std::os::fd::{OwnedFd, RawFd};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
 use virt_audit::{records, Outcome, VmIdentity};
@@ -27,7 +32,7 @@ use virt_xml::Domain;
 
 use super::store::{self, Phase, StatusRecord};
 use super::{host, DriverError, QemuDriver, StateReason};
-use crate::argv::{self, FdPurpose};
+use crate::argv::{self, FdNumbering, FdPurpose, MonitorSocket};
 use crate::process::{LaunchSpec, QemuProcess};
 use crate::qmp::Qmp;
 use crate::status::{process_start_time, RuntimeState};
@@ -42,6 +47,9 @@ pub const DEFAULT_DEVICE_ACL: &[&str] = &[
     "/dev/ptmx",
     "/dev/kvm",
 ];
+
+/// The fd number QEMU gets its listening monitor socket at; the other fds follow it.
+pub const MONITOR_FD: RawFd = 3;
 
 /// What a start has made so far, undone in reverse order unless the start completes.
 struct Made<'d> {
@@ -105,12 +113,10 @@ fn tap_policy(def: &Domain, nic: &virt_xml::devices::interface::Interface) -> Vh
     }
 }
 
-fn write_master_key(dir: &Path) -> Result<(), DriverError> {
-    let key_path = dir.join("master-key.aes");
-    let mut key = [0u8; 32];
-    let urandom = Path::new("/dev/urandom");
-    let mut f = std::fs::File::open(urandom).map_err(|e| DriverError::io(urandom, e))?;
-    std::io::Read::read_exact(&mut f, &mut key).map_err(|e| DriverError::io(urandom, e))?;
+/// Writes the key the command line's secrets were encrypted under (`host.master_key`).
+fn write_master_key(host: &argv::HostContext) -> Result<(), DriverError> {
+    let key_path = host.master_key_path();
+    let key = host.master_key.as_bytes();
     let mut out = std::fs::OpenOptions::new()
         .create(true)
         .truncate(true)
@@ -118,7 +124,7 @@ fn write_master_key(dir: &Path) -> Result<(), DriverError> {
         .mode(0o600)
         .open(&key_path)
         .map_err(|e| DriverError::io(&key_path, e))?;
-    std::io::Write::write_all(&mut out, &key).map_err(|e| DriverError::io(&key_path, e))
+    std::io::Write::write_all(&mut out, key).map_err(|e| DriverError::io(&key_path, e))
 }
 
 /// The pty path of each chardev QEMU reports (`query-chardev`), by chardev label.
@@ -237,11 +243,23 @@ impl QemuDriver {
             source: Box::new(source),
         })?;
         def.id = Some(id);
-        let host = host::runtime_host(&self.paths, def, id, &self.opts.caps);
-        let cmd = argv::build(def, &self.opts.caps, &host).map_err(|source| DriverError::Argv {
+        let mut host = host::runtime_host(&self.paths, def, id, &self.opts.caps)?;
+        host.monitor = MonitorSocket::Fd(MONITOR_FD);
+        host.fd_numbering = FdNumbering::Sequential {
+            first: MONITOR_FD + 1,
+        };
+        let argv_err = |source| DriverError::Argv {
+            name: name.clone(),
+            source: Box::new(source),
+        };
+        // Start-time steps of the argv pipeline (as `argv::prepare_and_build`): USB ports, then
+        // firmware autoselection from the host's descriptors.
+        crate::prepare::assign_usb_ports(def).map_err(|source| DriverError::Prepare {
             name: name.clone(),
             source: Box::new(source),
         })?;
+        argv::select_firmware(def, &host).map_err(argv_err)?;
+        let cmd = argv::build(def, &self.opts.caps, &host).map_err(argv_err)?;
 
         // The live definition names every device by the alias QEMU knows it by (hot-plug picks
         // fresh aliases from these).
@@ -261,7 +279,7 @@ impl QemuDriver {
             .create(&host.state_dir)
             .map_err(|e| DriverError::io(&host.state_dir, e))?;
         made.lib_dir = Some(host.state_dir.clone());
-        write_master_key(&host.state_dir)?;
+        write_master_key(&host)?;
         let monitor = self.paths.monitor_socket(&name);
         if monitor.as_os_str().len() >= 108 {
             return Err(DriverError::Start {
@@ -379,6 +397,14 @@ impl QemuDriver {
         }
 
         // The fds QEMU gets, at the numbers the command line names.
+        // The monitor: listening before QEMU starts, and connected to at once (the connection waits
+        // in the backlog until QEMU accepts it). Once QEMU has its copy, ours is closed, so a QEMU
+        // that dies before accepting ends the connection instead of leaving it waiting.
+        let bind_err = |e| DriverError::io(&monitor, e);
+        let listener = UnixListener::bind(&monitor).map_err(bind_err)?;
+        let client = UnixStream::connect(&monitor).map_err(bind_err)?;
+        let mut listener = Some(OwnedFd::from(listener));
+
         let mut spec = LaunchSpec::new(cmd.argv(), self.paths.log_file(&name));
         spec.home = Some(host.state_dir.clone());
         spec.env = cmd.env.clone();
@@ -398,6 +424,7 @@ impl QemuDriver {
                 FdPurpose::Vhost { nic_alias, queue } => {
                     vhosts.remove(&(nic_alias.clone(), *queue))
                 }
+                FdPurpose::Monitor => listener.take(),
                 _ => None,
             };
             match fd {
@@ -414,6 +441,12 @@ impl QemuDriver {
         // not to use it) are closed here.
         drop(taps);
         drop(vhosts);
+        if listener.is_some() {
+            return Err(DriverError::Start {
+                name: name.clone(),
+                what: "the command line does not take the monitor socket fd".into(),
+            });
+        }
 
         let log = self.paths.log_file(&name);
         let process = QemuProcess::spawn(spec).map_err(|source| DriverError::Process {
@@ -437,23 +470,26 @@ impl QemuDriver {
             name: name.clone(),
             what: "QEMU handle vanished".into(),
         })?;
-        let deadline = Instant::now() + self.opts.monitor_timeout;
-        let qmp = loop {
-            process
-                .check_alive()
-                .map_err(|source| DriverError::Process {
-                    name: name.clone(),
-                    source: Box::new(source),
-                })?;
-            match Qmp::connect(&monitor, Duration::from_millis(200)) {
-                Ok(q) => break q,
-                Err(e) if Instant::now() >= deadline => {
-                    return Err(DriverError::Qmp {
+        let qmp = match Qmp::from_stream(
+            client,
+            &monitor.display().to_string(),
+            self.opts.monitor_timeout,
+        ) {
+            Ok(q) => q,
+            Err(e) => {
+                // A QEMU that exited (bad option, missing file) says why in its log: report that
+                // rather than the closed monitor.
+                let _ = process.wait_timeout(Duration::from_secs(1));
+                process
+                    .check_alive()
+                    .map_err(|source| DriverError::Process {
                         name: name.clone(),
-                        source: Box::new(e),
-                    })
-                }
-                Err(_) => std::thread::sleep(Duration::from_millis(20)),
+                        source: Box::new(source),
+                    })?;
+                return Err(DriverError::Qmp {
+                    name: name.clone(),
+                    source: Box::new(e),
+                });
             }
         };
         let qmp_err = |source| DriverError::Qmp {

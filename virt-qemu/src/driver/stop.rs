@@ -156,6 +156,9 @@ impl QemuDriver {
         }
         let _ = store::remove_opt(&st.runtime.monitor);
         let _ = store::remove_opt(&self.paths.hotplug_file(name));
+        let _ = store::remove_opt(&crate::hotplug::disk_pending_path(
+            &self.paths.hotplug_file(name),
+        ));
         let short = crate::argv::host::short_name(st.id, name);
         let _ = std::fs::remove_dir_all(self.paths.guest_lib_dir(&short));
         store::remove_opt(&self.paths.status_file(name))?;

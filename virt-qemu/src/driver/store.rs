@@ -1,5 +1,10 @@
 //! Files of the driver root: definitions (canonical XML), each guest's status record, the id
-//! counter and the last stop reason. Every write is atomic (temporary file, fsync, rename).
+//! counter and the last stop reason. Every write is atomic (a fully written temporary file renamed
+//! over the old one): a reader, or a process killed at any point, sees the old or the new content.
+//! Definitions are also made durable ([`write_atomic`]: fsync of the file and the directory);
+//! runtime files ([`write_runtime`]) are not: they describe processes that a host crash ends anyway
+//! (libvirt keeps them on tmpfs under `/run`), and an fsync costs milliseconds on every step of a
+//! start.
 
 use std::io::Write;
 use std::path::Path;
@@ -10,8 +15,19 @@ use super::paths::DriverPaths;
 use super::DriverError;
 use crate::status::RuntimeState;
 
-/// Writes `data` to `path` atomically: a reader sees the old or the new content, never a mix.
+/// Writes `data` to `path` atomically and durably: a reader sees the old or the new content, never
+/// a mix, and the new content survives a host crash once this returns.
 pub fn write_atomic(path: &Path, data: &[u8]) -> Result<(), DriverError> {
+    replace(path, data, true)
+}
+
+/// Writes runtime state to `path` atomically (a reader, or a later process after this one was
+/// killed, sees the old or the new content), without forcing it to disk.
+pub fn write_runtime(path: &Path, data: &[u8]) -> Result<(), DriverError> {
+    replace(path, data, false)
+}
+
+fn replace(path: &Path, data: &[u8], durable: bool) -> Result<(), DriverError> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let tmp = dir.join(format!(
         ".{}.tmp{}",
@@ -21,10 +37,14 @@ pub fn write_atomic(path: &Path, data: &[u8]) -> Result<(), DriverError> {
     let res = (|| {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(data)?;
-        f.sync_all()?;
+        if durable {
+            f.sync_all()?;
+        }
         std::fs::rename(&tmp, path)?;
-        if let Ok(d) = std::fs::File::open(dir) {
-            let _ = d.sync_all();
+        if durable {
+            if let Ok(d) = std::fs::File::open(dir) {
+                let _ = d.sync_all();
+            }
         }
         Ok(())
     })();
@@ -83,11 +103,13 @@ fn names_with_suffix(dir: &Path, suffix: &str) -> Result<Vec<String>, DriverErro
     Ok(out)
 }
 
-/// Allocates the next domain id (1, 2, ...; never reused within a root). The caller holds the
-/// driver lock.
+/// Allocates the next domain id (1, 2, ...; not reused within a root while the host runs). The
+/// caller holds the driver lock. The counter is runtime state (not forced to disk): an empty file,
+/// as a host crash can leave, counts from 1 again, as no guest of before the crash runs.
 pub fn next_id(paths: &DriverPaths) -> Result<i32, DriverError> {
     let p = paths.id_counter();
     let cur = match read_opt(&p)? {
+        Some(s) if s.trim().is_empty() => 1,
         Some(s) => s.trim().parse::<i32>().map_err(|_| DriverError::Corrupt {
             path: p.clone(),
             what: format!("id counter {:?} is not a number", s.trim()),
@@ -98,7 +120,7 @@ pub fn next_id(paths: &DriverPaths) -> Result<i32, DriverError> {
         path: p.clone(),
         what: "id counter overflow".into(),
     })?;
-    write_atomic(&p, format!("{next}\n").as_bytes())?;
+    write_runtime(&p, format!("{next}\n").as_bytes())?;
     Ok(cur)
 }
 
@@ -162,7 +184,7 @@ impl StatusRecord {
                 path: path.to_path_buf(),
                 what: e.to_string(),
             })?;
-        write_atomic(path, &text)
+        write_runtime(path, &text)
     }
 
     /// Reads a status file; `None` when there is none.
@@ -230,6 +252,12 @@ mod tests {
         paths.create().unwrap();
         assert_eq!(next_id(&paths).unwrap(), 1);
         assert_eq!(next_id(&paths).unwrap(), 2);
+        // A counter emptied by a host crash counts again; garbage is an error naming the file.
+        std::fs::write(paths.id_counter(), "").unwrap();
+        assert_eq!(next_id(&paths).unwrap(), 1);
+        std::fs::write(paths.id_counter(), "x").unwrap();
+        assert!(next_id(&paths).unwrap_err().to_string().contains("next-id"));
+        std::fs::write(paths.id_counter(), "2\n").unwrap();
         let rec = StatusRecord {
             phase: Phase::Starting,
             id: 2,

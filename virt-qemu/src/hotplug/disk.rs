@@ -1,5 +1,6 @@
-//! Disk hot-plug: `blockdev-add` (storage node, then format node) and `device_add` virtio-blk-pci;
-//! and unplug (`device_del`, `DEVICE_DELETED`, `blockdev-del`).
+//! Disk hot-plug: a pending record, the device ACL for a block-device source, `blockdev-add`
+//! (storage node, then format node) and `device_add` virtio-blk-pci; and unplug (`device_del`,
+//! `DEVICE_DELETED`, `blockdev-del`, the ACL entry revoked).
 
 use std::time::Duration;
 
@@ -11,10 +12,18 @@ use virt_xml::devices::Device;
 use virt_xml::DiskName;
 
 use super::address::choose_pci_address;
+use super::cgroup::{allow_disk, deny_disk};
 use super::net::unplug;
+use super::pending::{disk_pending_path, remove_pending, write_pending_disk, PendingDisk};
 use super::{HotplugError, LiveGuest};
 
-fn audit_disk(g: &LiveGuest<'_>, reason: &str, old: Option<&str>, new: Option<&str>, ok: bool) {
+pub(crate) fn audit_disk(
+    g: &LiveGuest<'_>,
+    reason: &str,
+    old: Option<&str>,
+    new: Option<&str>,
+    ok: bool,
+) {
     let outcome = if ok {
         Outcome::Success
     } else {
@@ -25,7 +34,7 @@ fn audit_disk(g: &LiveGuest<'_>, reason: &str, old: Option<&str>, new: Option<&s
     }
 }
 
-fn source_path(d: &Disk) -> Option<(&str, &'static str)> {
+pub(crate) fn source_path(d: &Disk) -> Option<(&str, &'static str)> {
     match &d.source.data {
         SourceData::File { file: Some(f), .. } => Some((f.as_str(), "file")),
         SourceData::Block { dev: Some(b) } => Some((b.as_str(), "host_device")),
@@ -60,8 +69,9 @@ fn next_node_index(g: &LiveGuest<'_>, what: &str) -> Result<u64, HotplugError> {
     Ok(max + 1)
 }
 
-/// Hot-plugs a file or block-device disk on the virtio bus (raw or qcow2). On error, the nodes
-/// added are deleted and `resrc=disk reason=attach ... res=failed` is written.
+/// Hot-plugs a file or block-device disk on the virtio bus (raw or qcow2). A block device is first
+/// allowed in the guest's devices cgroup (`rw`, `r` when read-only; audited). On error, the nodes
+/// added are deleted, the ACL entry revoked and `resrc=disk reason=attach ... res=failed` written.
 pub fn attach_disk(g: &mut LiveGuest<'_>, disk: &Disk) -> Result<(), HotplugError> {
     let target = disk.target.dev.clone();
     let what = format!("disk {target}");
@@ -95,6 +105,35 @@ pub fn attach_disk(g: &mut LiveGuest<'_>, disk: &Disk) -> Result<(), HotplugErro
     let n = next_node_index(g, &what)?;
     let storage = format!("libvirt-{n}-storage");
     let fmt = format!("libvirt-{n}-format");
+
+    let mut live = disk.clone();
+    live.info.alias = Some(alias.clone());
+    live.info.address = Some(Address::Pci {
+        addr: place.addr,
+        multifunction: None,
+        zpci: None,
+    });
+    // Recorded before the ACL or QEMU changes, so a crash from here on can be repaired.
+    let record = disk_pending_path(g.pending);
+    let pending = PendingDisk {
+        alias: alias.clone(),
+        path: path.clone(),
+        nodes: vec![storage.clone(), fmt.clone()],
+        disk: live.clone(),
+    };
+    if let Err(e) = write_pending_disk(&record, &pending) {
+        audit_disk(g, "attach", None, Some(&path), false);
+        return Err(e);
+    }
+    // A block device needs its major:minor in the guest's device ACL before QEMU opens it.
+    let allowed = match allow_disk(g, &what, &path, disk.readonly) {
+        Ok(a) => a,
+        Err(e) => {
+            audit_disk(g, "attach", None, Some(&path), false);
+            let _ = remove_pending(&record);
+            return Err(e);
+        }
+    };
 
     let mut added: Vec<&str> = Vec::new();
     let r = (|| {
@@ -144,19 +183,20 @@ pub fn attach_disk(g: &mut LiveGuest<'_>, disk: &Disk) -> Result<(), HotplugErro
                 .qmp
                 .execute("blockdev-del", Some(json!({"node-name": node})));
         }
+        if allowed {
+            let _ = deny_disk(g, &what, &path);
+        }
         audit_disk(g, "attach", None, Some(&path), false);
+        let _ = remove_pending(&record);
         return Err(e);
     }
-    audit_disk(g, "attach", None, Some(&path), true);
-    let mut live = disk.clone();
-    live.info.alias = Some(alias);
-    live.info.address = Some(Address::Pci {
-        addr: place.addr,
-        multifunction: None,
-        zpci: None,
-    });
     g.def.devices.push(Device::Disk(live));
-    g.persist()
+    // Persisted before the record: a crash in between leaves the pending record, and the repair
+    // writes the record once.
+    let persisted = g.persist();
+    audit_disk(g, "attach", None, Some(&path), true);
+    persisted?;
+    remove_pending(&record)
 }
 
 /// The format node QEMU attached to device `alias` (from `query-block`).
@@ -217,5 +257,17 @@ pub fn detach_disk(
     }
     g.def.devices.remove(idx);
     audit_disk(g, "detach", path.as_deref(), None, true);
-    g.persist()
+    // The device node leaves the ACL unless another disk of the guest still uses it.
+    let mut acl = Ok(());
+    if let Some(p) = &path {
+        let in_use = g
+            .def
+            .disks()
+            .any(|d| source_path(d).map(|(s, _)| s) == Some(p.as_str()));
+        if !in_use {
+            acl = deny_disk(g, &what, p);
+        }
+    }
+    g.persist()?;
+    acl
 }

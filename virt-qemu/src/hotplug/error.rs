@@ -31,6 +31,13 @@ pub enum HotplugError {
         #[source]
         source: Box<NetError>,
     },
+    /// Changing the guest's devices cgroup failed.
+    #[error("cgroup device ACL for {what}: {source}")]
+    Cgroup {
+        what: String,
+        #[source]
+        source: Box<virt_cgroup::CgroupError>,
+    },
     /// A QMP command failed.
     #[error("{step} for {what}: {source}")]
     Qmp {

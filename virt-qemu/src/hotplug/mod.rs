@@ -13,15 +13,20 @@
 //! - Interface detach ([`detach_interface`]): `device_del`, a bounded wait for `DEVICE_DELETED`
 //!   (on timeout a clear error, the NIC stays attached and recorded), `netdev_del`, the tap is
 //!   deleted, `reason=detach old-net="MAC" new-net="?"` audited, state persisted.
-//! - Disk attach/detach ([`attach_disk`], [`detach_disk`]): `blockdev-add` (storage then format
-//!   node), `device_add` virtio-blk-pci; `resrc=disk` records with the source path.
-//! - [`repair_pending`]: after a crash in the middle of an interface attach, completes the
-//!   bookkeeping (device present in QEMU) or removes the netdev and tap (device absent).
+//! - Disk attach/detach ([`attach_disk`], [`detach_disk`]): a pending record, then for a
+//!   block-device source its major:minor allowed in the guest's devices cgroup (`resrc=cgroup
+//!   reason=allow class=path`), `blockdev-add` (storage then format node), `device_add`
+//!   virtio-blk-pci; `resrc=disk` records with the source path; detach deletes the nodes, audits,
+//!   then revokes the ACL entry (`reason=deny`, `rwm`).
+//! - [`repair_pending`]: after a crash in the middle of an interface or disk attach, completes the
+//!   bookkeeping (device present in QEMU) or removes the netdev and tap, or the block nodes and
+//!   ACL entry (device absent), audited as a failed attach.
 //!
 //! A failure midway undoes what was done (QEMU objects removed, fds closed, tap deleted) and is
 //! audited `res=failed`.
 
 mod address;
+mod cgroup;
 mod disk;
 mod error;
 mod net;
@@ -40,7 +45,10 @@ pub use address::{choose_pci_address, next_alias, PciPlacement};
 pub use disk::{attach_disk, detach_disk};
 pub use error::HotplugError;
 pub use net::{attach_interface, detach_interface};
-pub use pending::{parse_pending, read_pending, repair_pending, PendingAttach, RepairOutcome};
+pub use pending::{
+    disk_pending_path, parse_pending, parse_pending_disk, read_pending, read_pending_disk,
+    repair_pending, PendingAttach, PendingDisk, RepairOutcome,
+};
 
 /// Persists the runtime state and the live definition (e.g. the state file and the status XML).
 pub type PersistFn<'a> = dyn FnMut(&RuntimeState, &Domain) -> Result<(), StatusError> + 'a;

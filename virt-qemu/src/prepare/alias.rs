@@ -54,8 +54,12 @@ pub(super) fn aliases_of(def: &Prep) -> Vec<String> {
     let mut counters: HashMap<&'static str, u32> = HashMap::new();
     let mut out = Vec::with_capacity(def.devices.len());
     for d in &def.devices {
-        let counted = alias_of(def, d, &mut counters);
-        out.push(view::user_alias(d).map(str::to_string).unwrap_or(counted));
+        // A device with its own (`ua-`) alias takes no number from the count.
+        let a = match view::user_alias(d) {
+            Some(u) => u.to_string(),
+            None => alias_of(def, d, &mut counters),
+        };
+        out.push(a);
     }
     out
 }
@@ -146,11 +150,7 @@ fn alias_of(def: &Prep, d: &view::Device, counters: &mut HashMap<&'static str, u
             DeviceKind::Memballoon => "balloon0".into(),
             DeviceKind::Rng => format!("rng{}", next("rng")),
             DeviceKind::Shmem => format!("shmem{}", next("shmem")),
-            DeviceKind::Memory => match view::attr(d, "model") {
-                Some("virtio-pmem") => format!("virtiopmem{}", next("mem")),
-                Some("virtio-mem") => format!("virtiomem{}", next("mem")),
-                _ => format!("dimm{}", next("mem")),
-            },
+            DeviceKind::Memory => memory_alias(d, &mut next),
             DeviceKind::Vsock => "vsock0".into(),
             DeviceKind::Iommu => "iommu0".into(),
             DeviceKind::Crypto => format!("crypto{}", next("crypto")),
@@ -158,5 +158,22 @@ fn alias_of(def: &Prep, d: &view::Device, counters: &mut HashMap<&'static str, u
             _ => String::new(),
         };
         a
+    }
+}
+
+/// A memory device's alias: DIMMs and NVDIMMs are named after their slot (`dimm1`,
+/// `nvdimm0`); the PCI models are counted per model (`virtiomem0`, `virtiopmem0`), as is SGX
+/// EPC (`epc0`).
+fn memory_alias(d: &view::Device, next: &mut impl FnMut(&'static str) -> u32) -> String {
+    let slot = match view::address(d) {
+        Some(Address::Dimm { slot, .. }) => slot,
+        _ => None,
+    };
+    match view::attr(d, "model") {
+        Some("nvdimm") => format!("nvdimm{}", slot.unwrap_or_else(|| next("nvdimm"))),
+        Some("virtio-pmem") => format!("virtiopmem{}", next("virtiopmem")),
+        Some("virtio-mem") => format!("virtiomem{}", next("virtiomem")),
+        Some("sgx-epc") => format!("epc{}", next("epc")),
+        _ => format!("dimm{}", slot.unwrap_or_else(|| next("dimm"))),
     }
 }

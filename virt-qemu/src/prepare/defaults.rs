@@ -170,10 +170,99 @@ fn ps2_enabled(def: &Prep) -> bool {
     true
 }
 
-/// libvirt's audio backend when the definition names none: the SPICE backend with SPICE
-/// graphics; the host's backend with SDL, and with VNC or no graphics where the driver allows
-/// host audio; none otherwise; nothing when the first display cannot carry sound (egl-headless,
-/// D-Bus, RDP, desktop).
+/// The audio backend libvirt adds to a definition that names none.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DefaultAudio {
+    /// libvirt's audio type (`none`, `spice`, `alsa`, `sdl`, ...).
+    pub kind: &'static str,
+    /// The SDL output driver of an SDL backend (from the host's `SDL_AUDIODRIVER`).
+    pub sdl_driver: Option<String>,
+}
+
+/// libvirt's audio types, and QEMU's `pa`/`wav` spellings, as the host's `QEMU_AUDIO_DRV` may
+/// name them.
+fn host_audio_kind(name: &str) -> Option<&'static str> {
+    const KINDS: &[&str] = &[
+        "none",
+        "alsa",
+        "coreaudio",
+        "jack",
+        "oss",
+        "pulseaudio",
+        "sdl",
+        "spice",
+        "file",
+        "dbus",
+    ];
+    match name {
+        "pa" => Some("pulseaudio"),
+        "wav" => Some("file"),
+        n => KINDS.iter().copied().find(|k| *k == n),
+    }
+}
+
+/// libvirt's default audio backend for a definition without `<audio>` whose displays are
+/// `graphics` (graphics types in document order). Each display that can carry sound decides in
+/// turn, the last one winning: VNC gives `none` unless the driver allows host audio for VNC,
+/// SPICE gives `spice`, SDL passes host audio through. Without any display: `none`, unless the
+/// driver allows host audio without graphics. Passing host audio through takes the host's
+/// `QEMU_AUDIO_DRV`; when it is unset no backend is added. Displays that carry no sound
+/// (egl-headless, D-Bus, RDP, desktop) alone give no backend.
+pub fn default_audio(
+    graphics: &[&str],
+    opts: &super::PrepareOptions,
+) -> Result<Option<DefaultAudio>, PrepareError> {
+    let invalid = |message: String| PrepareError::Invalid {
+        device: "audio".into(),
+        message,
+    };
+    let mut add = graphics.is_empty();
+    let mut passthrough = graphics.is_empty() && opts.nographics_allow_host_audio;
+    let mut kind = "none";
+    for g in graphics {
+        match *g {
+            "vnc" => {
+                passthrough = opts.vnc_allow_host_audio;
+                if !passthrough {
+                    kind = "none";
+                }
+                add = true;
+            }
+            "spice" => {
+                passthrough = false;
+                kind = "spice";
+                add = true;
+            }
+            "sdl" => {
+                passthrough = true;
+                add = true;
+            }
+            _ => {}
+        }
+    }
+    if !add {
+        return Ok(None);
+    }
+    if passthrough {
+        let Some(env) = opts.host_audio.as_deref() else {
+            return Ok(None);
+        };
+        kind = host_audio_kind(env)
+            .ok_or_else(|| invalid(format!("unknown QEMU_AUDIO_DRV setting {env}")))?;
+    }
+    let mut sdl_driver = None;
+    if kind == "sdl" {
+        if let Some(d) = opts.host_sdl_audio.as_deref() {
+            if !matches!(d, "esd" | "alsa" | "arts" | "pulseaudio") {
+                return Err(invalid(format!("unknown SDL_AUDIODRIVER setting {d}")));
+            }
+            sdl_driver = Some(d.to_string());
+        }
+    }
+    Ok(Some(DefaultAudio { kind, sdl_driver }))
+}
+
+/// Adds libvirt's default audio backend ([`default_audio`]) when the definition names none.
 pub(super) fn audio(def: &mut Prep, opts: &super::PrepareOptions) -> Result<(), PrepareError> {
     if def
         .devices
@@ -182,23 +271,24 @@ pub(super) fn audio(def: &mut Prep, opts: &super::PrepareOptions) -> Result<(), 
     {
         return Ok(());
     }
-    let graphics = def
+    let graphics: Vec<String> = def
         .devices
         .iter()
-        .find(|d| view::kind(d) == DeviceKind::Graphics)
-        .and_then(|g| view::attr(g, "type"));
-    let host = opts.host_audio.as_deref();
-    let ty = match graphics {
-        // Displays that carry no sound get no backend at all.
-        Some("egl-headless" | "dbus" | "rdp" | "desktop") => return Ok(()),
-        Some("spice") => "spice",
-        Some("sdl") => host.unwrap_or("sdl"),
-        Some("vnc") if opts.vnc_allow_host_audio => host.unwrap_or("none"),
-        None if opts.nographics_allow_host_audio => host.unwrap_or("none"),
-        _ => "none",
+        .filter(|d| view::kind(d) == DeviceKind::Graphics)
+        .filter_map(|g| view::attr(g, "type").map(str::to_string))
+        .collect();
+    let graphics: Vec<&str> = graphics.iter().map(String::as_str).collect();
+    let Some(a) = default_audio(&graphics, opts)? else {
+        return Ok(());
     };
-    def.devices
-        .push(view::new_device(&format!("<audio id='1' type='{ty}'/>"))?);
+    let driver = a
+        .sdl_driver
+        .map(|d| format!(" driver='{d}'"))
+        .unwrap_or_default();
+    def.devices.push(view::new_device(&format!(
+        "<audio id='1' type='{}'{driver}/>",
+        a.kind
+    ))?);
     Ok(())
 }
 
@@ -425,7 +515,9 @@ pub(super) fn graphics_and_channels(def: &mut Prep) {
     }
 }
 
-/// Ports of virtio channels and consoles on their virtio-serial controller.
+/// Ports of virtio channels and consoles on their virtio-serial controller: consoles first, then
+/// channels (from port 1). A console's port is only reserved, never written into the console:
+/// libvirt keeps consoles without a virtio-serial address, so QEMU numbers them itself.
 pub(super) fn virtio_serial_ports(def: &mut Prep) {
     let mut used: Vec<(u32, u32, u32)> = def
         .devices
@@ -439,33 +531,34 @@ pub(super) fn virtio_serial_ports(def: &mut Prep) {
             _ => None,
         })
         .collect();
-    for d in def.devices.iter_mut() {
-        let is_channel = view::kind(d) == DeviceKind::Channel;
-        if !(is_channel || view::kind(d) == DeviceKind::Console)
-            || view::sub_attr(d, "target", "type") != Some("virtio")
-        {
-            continue;
+    for pass in [DeviceKind::Console, DeviceKind::Channel] {
+        for d in def.devices.iter_mut() {
+            if view::kind(d) != pass || view::sub_attr(d, "target", "type") != Some("virtio") {
+                continue;
+            }
+            let (controller, bus) = match view::address(d) {
+                Some(Address::VirtioSerial { port: Some(_), .. }) => continue,
+                Some(Address::VirtioSerial {
+                    controller, bus, ..
+                }) => (controller.unwrap_or(0), bus.unwrap_or(0)),
+                _ => (0, 0),
+            };
+            let start = if pass == DeviceKind::Channel { 1 } else { 0 };
+            let Some(port) = (start..31).find(|p| !used.contains(&(controller, bus, *p))) else {
+                continue;
+            };
+            used.push((controller, bus, port));
+            if pass == DeviceKind::Channel {
+                view::set_address(
+                    d,
+                    &Address::VirtioSerial {
+                        controller: Some(controller),
+                        bus: Some(bus),
+                        port: Some(port),
+                    },
+                );
+            }
         }
-        let (controller, bus) = match view::address(d) {
-            Some(Address::VirtioSerial { port: Some(_), .. }) => continue,
-            Some(Address::VirtioSerial {
-                controller, bus, ..
-            }) => (controller.unwrap_or(0), bus.unwrap_or(0)),
-            _ => (0, 0),
-        };
-        let start = if is_channel { 1 } else { 0 };
-        let Some(port) = (start..31).find(|p| !used.contains(&(controller, bus, *p))) else {
-            continue;
-        };
-        used.push((controller, bus, port));
-        view::set_address(
-            d,
-            &Address::VirtioSerial {
-                controller: Some(controller),
-                bus: Some(bus),
-                port: Some(port),
-            },
-        );
     }
 }
 
@@ -551,7 +644,7 @@ pub(super) fn domain_misc(def: &mut Prep) {
     }
     let per_device_boot = def.devices.iter().any(|d| view::has_child(d, "boot"));
     if let Some(os) = def.os_def.as_mut() {
-        if os.boot.is_empty() && os.kernel.is_none() && !per_device_boot {
+        if os.boot.is_empty() && !per_device_boot {
             os.boot.push(virt_xml::os::BootDev::Hd);
         }
     }

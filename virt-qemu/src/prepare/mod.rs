@@ -12,6 +12,7 @@
 
 mod alias;
 mod defaults;
+mod memory;
 mod pci;
 #[cfg(test)]
 mod props;
@@ -24,6 +25,7 @@ use virt_xml::Domain;
 use crate::argv::caps::QemuCaps;
 
 pub use alias::aliases;
+pub use defaults::{default_audio, DefaultAudio};
 pub use usb::assign_usb_ports;
 
 /// Why a domain cannot be prepared for QEMU.
@@ -52,6 +54,8 @@ pub struct PrepareOptions {
     pub nographics_allow_host_audio: bool,
     /// The host audio backend (`QEMU_AUDIO_DRV`), e.g. `alsa`.
     pub host_audio: Option<String>,
+    /// The host's SDL audio driver (`SDL_AUDIODRIVER`), e.g. `esd`, for an SDL backend.
+    pub host_sdl_audio: Option<String>,
 }
 
 /// The machine type as the rules here need it.
@@ -100,6 +104,8 @@ fn prepare_parts(
     defaults::serial_console(def, &m)?;
     defaults::graphics_and_channels(def);
     defaults::drive_addresses(def);
+    memory::filesystem_defaults(def);
+    memory::dimm_slots(def)?;
     validate::addresses(def)?;
     validate::pci_duplicates(def)?;
     defaults::implicit_controllers(def)?;

@@ -553,82 +553,130 @@ pub fn domain() -> Compiled {
 }
 
 /// Writes compiled schemas as Rust source: one `static NAME: Schema` per schema, and the patterns
-/// of all of them in `PATTERNS` (compiled lazily at run time, by index, into `REGEXES`).
+/// of all of them in `PATTERNS` (which `build.rs` determinizes into DFAs, by index).
+///
+/// The tables hold no pointers but the few slices of `Schema`: names and values are spans of one
+/// string `STRS`, and lists are spans of the flat arrays `ALTS`, `DATAS`, `ATTRS`, `CHILDREN`
+/// and `FORMULAS`. A pointer in a static costs a relocation at every process start (and makes the
+/// page it sits on private); spans cost nothing until read.
 pub fn render(schemas: &[(&str, &Compiled)]) -> String {
+    render_with_patterns(schemas).0
+}
+
+/// [`render`], also giving the patterns in the order of `PATTERNS` (for `build.rs`, which
+/// compiles them into DFAs).
+pub fn render_with_patterns(schemas: &[(&str, &Compiled)]) -> (String, Vec<String>) {
     let mut r = Render::default();
-    let mut out = String::new();
+    let mut statics = String::new();
     for (name, s) in schemas {
         let _ = write!(
-            out,
+            statics,
             "pub(super) static {name}: Schema = Schema {{\n    patterns: &[\n"
         );
         for p in &s.patterns {
-            out.push_str("        Pattern {\n            formula: ");
-            r.formula(&mut out, &p.formula);
-            out.push_str(",\n            name: ");
-            r.name(&mut out, &p.name);
-            out.push_str(",\n            attrs: &[");
-            for (n, v) in &p.attrs {
-                out.push('(');
-                r.name(&mut out, n);
-                out.push_str(", ");
-                r.values(&mut out, v);
-                out.push_str("), ");
-            }
-            let _ = write!(out, "],\n            children: &{:?},\n", p.children);
-            out.push_str("            text: ");
-            match &p.text {
-                Some(v) => {
-                    out.push_str("Some(");
-                    r.values(&mut out, v);
-                    out.push(')');
-                }
-                None => out.push_str("None"),
-            }
-            out.push_str(",\n        },\n");
+            let formula = r.formula(&p.formula);
+            let name = r.name(&p.name);
+            let attrs: Vec<String> = p
+                .attrs
+                .iter()
+                .map(|(n, v)| format!("({}, {})", r.name(n), r.values(v)))
+                .collect();
+            let attrs = Render::push(&mut r.attrs, attrs);
+            let children = Render::push(
+                &mut r.children,
+                p.children.iter().map(|c| c.to_string()).collect(),
+            );
+            let text = match &p.text {
+                Some(v) => format!("Some({})", r.values(v)),
+                None => "None".into(),
+            };
+            let _ = writeln!(
+                statics,
+                "        Pattern {{ formula: {formula}, name: {name}, attrs: {attrs}, \
+                 children: {children}, text: {text} }},"
+            );
         }
-        out.push_str("    ],\n    attr_values: &[\n");
+        statics.push_str("    ],\n    attr_values: &[\n");
         for v in &s.attr_values {
-            out.push_str("        ");
-            r.values(&mut out, v);
-            out.push_str(",\n");
+            let v = r.values(v);
+            let _ = writeln!(statics, "        {v},");
         }
-        let _ = write!(out, "    ],\n    start: &{:?},\n}};\n\n", s.start);
+        let _ = write!(statics, "    ],\n    start: &{:?},\n}};\n\n", s.start);
     }
-    let _ = write!(
+    let mut out = String::new();
+    let _ = writeln!(out, "pub(super) static STRS: &str = {:?};", r.strs);
+    for (name, ty, items) in [
+        ("ALTS", "Alt", &r.alts),
+        ("DATAS", "Data", &r.datas),
+        ("ATTRS", "(NameClass, Values)", &r.attrs),
+        ("CHILDREN", "u32", &r.children),
+        ("FORMULAS", "Formula", &r.formulas),
+    ] {
+        let _ = writeln!(
+            out,
+            "pub(super) static {name}: [{ty}; {}] = [{}];",
+            items.len(),
+            items.join(", ")
+        );
+    }
+    out.push_str(&statics);
+    let _ = writeln!(
         out,
-        "pub(super) static PATTERNS: [&str; {n}] = {:?};\n\
-         pub(super) static REGEXES: [std::sync::OnceLock<Option<regex::Regex>>; {n}] =\n    \
-         [const {{ std::sync::OnceLock::new() }}; {n}];\n",
-        r.patterns,
-        n = r.patterns.len()
+        "pub(super) static PATTERNS: [&str; {}] = {:?};",
+        r.patterns.len(),
+        r.patterns
     );
-    out
+    (out, r.patterns)
 }
 
+/// The flat tables being rendered, as Rust expressions.
 #[derive(Default)]
 struct Render {
     patterns: Vec<String>,
+    strs: String,
+    str_at: HashMap<String, usize>,
+    alts: Vec<String>,
+    datas: Vec<String>,
+    attrs: Vec<String>,
+    children: Vec<String>,
+    formulas: Vec<String>,
 }
 
 impl Render {
-    fn name(&self, out: &mut String, n: &NameClass) {
-        match n {
-            NameClass::Name(s) => {
-                let _ = write!(out, "NameClass::Name({s:?})");
+    /// Appends `items` to a flat table as one contiguous run, giving its `Span`.
+    fn push(table: &mut Vec<String>, items: Vec<String>) -> String {
+        let span = format!("Span({}, {})", table.len(), items.len());
+        table.extend(items);
+        span
+    }
+
+    /// `s` as a span of `STRS` (each distinct string stored once).
+    fn str(&mut self, s: &str) -> String {
+        let at = match self.str_at.get(s) {
+            Some(&at) => at,
+            None => {
+                let at = self.strs.len();
+                self.strs.push_str(s);
+                self.str_at.insert(s.to_string(), at);
+                at
             }
-            NameClass::Any => out.push_str("NameClass::Any"),
+        };
+        format!("Str({at}, {})", s.len())
+    }
+
+    fn name(&mut self, n: &NameClass) -> String {
+        match n {
+            NameClass::Name(s) => format!("NameClass::Name({})", self.str(s)),
+            NameClass::Any => "NameClass::Any".into(),
         }
     }
 
-    fn values(&mut self, out: &mut String, v: &Values) {
-        out.push_str("Values(&[");
+    fn values(&mut self, v: &Values) -> String {
+        let mut alts = Vec::with_capacity(v.0.len());
         for a in &v.0 {
-            match a {
-                Alt::Value(s) => {
-                    let _ = write!(out, "Alt::Value({s:?}), ");
-                }
-                Alt::Any => out.push_str("Alt::Any, "),
+            alts.push(match a {
+                Alt::Value(s) => format!("Alt::Value({})", self.str(s)),
+                Alt::Any => "Alt::Any".into(),
                 Alt::Data(d) => {
                     let pattern = match &d.pattern {
                         Some(p) => {
@@ -643,38 +691,32 @@ impl Render {
                         }
                         None => "None".into(),
                     };
-                    let _ = write!(
-                        out,
-                        "Alt::Data(Data {{ kind: {:?}, pattern: {pattern}, min: {:?}, max: {:?}, max_len: {:?} }}), ",
-                        d.kind, d.min, d.max, d.max_len
-                    );
+                    let kind = self.str(&d.kind);
+                    self.datas.push(format!(
+                        "Data {{ kind: {kind}, pattern: {pattern}, min: {:?}, max: {:?}, max_len: {:?} }}",
+                        d.min, d.max, d.max_len
+                    ));
+                    format!("Alt::Data({})", self.datas.len() - 1)
                 }
-            }
+            });
         }
-        out.push_str("])");
+        format!("Values({})", Render::push(&mut self.alts, alts))
     }
 
-    fn formula(&mut self, out: &mut String, f: &Formula) {
+    fn formula(&mut self, f: &Formula) -> String {
         match f {
-            Formula::True => out.push_str("Formula::True"),
-            Formula::False => out.push_str("Formula::False"),
-            Formula::Attr(n, i) => {
-                let _ = write!(out, "Formula::Attr({n:?}, {i})");
-            }
-            Formula::Child(n) => {
-                let _ = write!(out, "Formula::Child({n:?})");
-            }
+            Formula::True => "Formula::True".into(),
+            Formula::False => "Formula::False".into(),
+            Formula::Attr(n, i) => format!("Formula::Attr({}, {i})", self.str(n)),
+            Formula::Child(n) => format!("Formula::Child({})", self.str(n)),
             Formula::And(parts) | Formula::Or(parts) => {
-                out.push_str(if matches!(f, Formula::And(_)) {
-                    "Formula::And(&["
+                let parts: Vec<String> = parts.iter().map(|p| self.formula(p)).collect();
+                let span = Render::push(&mut self.formulas, parts);
+                if matches!(f, Formula::And(_)) {
+                    format!("Formula::And({span})")
                 } else {
-                    "Formula::Or(&["
-                });
-                for p in parts {
-                    self.formula(out, p);
-                    out.push_str(", ");
+                    format!("Formula::Or({span})")
                 }
-                out.push_str("])");
             }
         }
     }

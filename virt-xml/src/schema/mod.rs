@@ -7,8 +7,9 @@
 //! schema does not know is refused with its line:column.
 //!
 //! The schemas stay the single source of truth: `build.rs` compiles them with [`compile`] and
-//! writes the result as static tables, so a process pays nothing to build the allow-list; the
-//! regular expressions of datatype patterns are compiled on first use, one by one.
+//! writes the result as static tables, so a process pays nothing to build the allow-list. The
+//! regular expressions of datatype patterns are determinized by `build.rs` too, into dense DFAs
+//! that a process only validates, on first use, one by one: no process compiles a regex.
 
 pub mod compile;
 
@@ -16,24 +17,72 @@ use crate::error::XmlError;
 use crate::tree::Element;
 
 mod tables {
-    use super::{Alt, Data, Formula, NameClass, Pattern, Schema, Values};
+    use super::{Alt, Data, Formula, NameClass, Pattern, Schema, Span, Str, Values};
     include!(concat!(env!("OUT_DIR"), "/schema_tables.rs"));
+}
+
+mod dfas {
+    include!(concat!(env!("OUT_DIR"), "/schema_dfas.rs"));
+}
+
+/// Bytes aligned as the DFA deserializer needs them.
+#[repr(C, align(8))]
+struct Aligned<T: ?Sized>(T);
+
+/// The serialized DFAs of the patterns, at the spans of `dfas::DFA_SPANS`.
+static DFA_BLOB: &Aligned<[u8]> = &Aligned(*include_bytes!(concat!(
+    env!("OUT_DIR"),
+    "/schema_dfas.bin"
+)));
+
+type Dfa = regex_automata::dfa::dense::DFA<&'static [u32]>;
+
+static DFAS: [std::sync::OnceLock<Option<Dfa>>; dfas::DFA_SPANS.len()] =
+    [const { std::sync::OnceLock::new() }; dfas::DFA_SPANS.len()];
+
+/// A string of `tables::STRS`: byte offset and length.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Str(u32, u32);
+
+impl Str {
+    fn get(self) -> &'static str {
+        let (at, len) = (self.0 as usize, self.1 as usize);
+        tables::STRS.get(at..at + len).unwrap_or_default()
+    }
+}
+
+/// A run of one of the flat tables (`tables::ALTS`, `ATTRS`, `CHILDREN`, `FORMULAS`): start and
+/// length.
+#[derive(Debug, Clone, Copy)]
+struct Span(u32, u32);
+
+impl Span {
+    fn of<T>(self, table: &'static [T]) -> &'static [T] {
+        let (at, len) = (self.0 as usize, self.1 as usize);
+        table.get(at..at + len).unwrap_or_default()
+    }
 }
 
 /// One alternative an attribute value or text may match.
 #[derive(Debug)]
 enum Alt {
     /// Exactly this value.
-    Value(&'static str),
-    /// An XML Schema datatype, with its facets.
-    Data(Data),
+    Value(Str),
+    /// An XML Schema datatype, with its facets (an index into `tables::DATAS`).
+    Data(u32),
     /// Any text.
     Any,
 }
 
+impl Alt {
+    fn data(i: u32) -> Option<&'static Data> {
+        tables::DATAS.get(i as usize)
+    }
+}
+
 #[derive(Debug)]
 struct Data {
-    kind: &'static str,
+    kind: Str,
     /// Index into `tables::PATTERNS` of the `pattern` facet (unanchored, `regex` dialect).
     pattern: Option<usize>,
     min: Option<i128>,
@@ -54,7 +103,8 @@ impl Data {
                 Err(_) => false,
             }
         };
-        let ok = match self.kind {
+        let kind = self.kind.get();
+        let ok = match kind {
             "unsignedLong" => range(0, u64::MAX as i128),
             "unsignedInt" => range(0, u32::MAX as i128),
             "unsignedShort" => range(0, u16::MAX as i128),
@@ -76,10 +126,10 @@ impl Data {
                 return false;
             }
         }
-        match self.pattern.and_then(regex_at) {
-            Some(r) => {
-                let t = if self.kind == "string" { v } else { v.trim() };
-                r.is_match(t)
+        match self.pattern {
+            Some(i) => {
+                let t = if kind == "string" { v } else { v.trim() };
+                pattern_matches(i, t)
             }
             None => true,
         }
@@ -87,36 +137,55 @@ impl Data {
 
     fn describe(&self) -> String {
         match self.pattern.and_then(|i| tables::PATTERNS.get(i)) {
-            Some(p) => format!("{} matching {}", self.kind, p),
-            None => self.kind.to_string(),
+            Some(p) => format!("{} matching {}", self.kind.get(), p),
+            None => self.kind.get().to_string(),
         }
     }
 }
 
-/// The compiled regular expression of pattern `i`, compiled on first use. `build.rs` only keeps
-/// patterns that compile, so `None` (accept any text, as for a pattern the engine does not take)
-/// is not reached.
-fn regex_at(i: usize) -> Option<&'static regex::Regex> {
-    let cell = tables::REGEXES.get(i)?;
+/// Whether `t` matches pattern `i` as a whole, by the DFA `build.rs` made of it. `build.rs`
+/// fails unless every pattern determinizes, and writes the DFAs in the target's byte order, so a
+/// missing DFA (treated as a pattern the engine does not take: any text) is not reached; the
+/// tests check it.
+fn pattern_matches(i: usize, t: &str) -> bool {
+    use regex_automata::dfa::Automaton;
+    let Some(dfa) = dfa_at(i) else {
+        return true;
+    };
+    let input = regex_automata::Input::new(t)
+        .anchored(regex_automata::Anchored::Yes)
+        .earliest(true);
+    // A dense DFA without quit bytes never fails a search.
+    dfa.try_search_fwd(&input).map_or(true, |m| m.is_some())
+}
+
+/// The DFA of pattern `i`, validated on first use.
+fn dfa_at(i: usize) -> Option<&'static Dfa> {
+    let cell = DFAS.get(i)?;
     cell.get_or_init(|| {
-        let p = tables::PATTERNS.get(i)?;
-        regex::Regex::new(&compile::anchored(p)).ok()
+        let &(start, len) = dfas::DFA_SPANS.get(i)?;
+        let bytes = DFA_BLOB.0.get(start..start + len)?;
+        Dfa::from_bytes(bytes).ok().map(|(dfa, _)| dfa)
     })
     .as_ref()
 }
 
 /// The values allowed for an attribute or an element's text: the union of alternatives.
 #[derive(Debug, Clone, Copy)]
-pub struct Values(&'static [Alt]);
+pub struct Values(Span);
 
 impl Values {
+    fn alts(self) -> &'static [Alt] {
+        self.0.of(&tables::ALTS)
+    }
+
     fn allows(&self, v: &str) -> bool {
         // `<value>` is a token: compare with surrounding whitespace removed.
         let t = v.trim();
-        self.0.iter().any(|a| match a {
+        self.alts().iter().any(|a| match a {
             Alt::Any => true,
-            Alt::Value(x) => *x == t,
-            Alt::Data(d) => d.allows(v),
+            Alt::Value(x) => x.get() == t,
+            Alt::Data(d) => Alt::data(*d).is_some_and(|d| d.allows(v)),
         })
     }
 }
@@ -130,7 +199,7 @@ impl Merged {
         if self.0.iter().any(|a| matches!(a, Alt::Any)) {
             return;
         }
-        for a in other.0 {
+        for a in other.alts() {
             if let Alt::Value(v) = a {
                 if self.0.iter().any(|x| matches!(x, Alt::Value(y) if y == v)) {
                     continue;
@@ -141,9 +210,9 @@ impl Merged {
     }
 }
 
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum NameClass {
-    Name(&'static str),
+    Name(Str),
     Any,
 }
 
@@ -151,7 +220,7 @@ impl NameClass {
     fn matches(&self, name: &str) -> bool {
         match self {
             NameClass::Any => true,
-            NameClass::Name(n) => *n == local(name),
+            NameClass::Name(n) => n.get() == local(name),
         }
     }
 }
@@ -165,9 +234,24 @@ struct Pattern {
     /// The attribute structure (required attributes, choices between fixed values).
     formula: Formula,
     name: NameClass,
-    attrs: &'static [(NameClass, Values)],
-    children: &'static [usize],
+    /// A span of `tables::ATTRS`.
+    attrs: Span,
+    /// A span of `tables::CHILDREN`: indexes into the schema's patterns.
+    children: Span,
     text: Option<Values>,
+}
+
+impl Pattern {
+    fn attrs(&self) -> &'static [(NameClass, Values)] {
+        self.attrs.of(&tables::ATTRS)
+    }
+
+    fn children(&self) -> impl Iterator<Item = usize> {
+        self.children
+            .of(&tables::CHILDREN)
+            .iter()
+            .map(|&c| c as usize)
+    }
 }
 
 /// The attribute structure of a pattern: which attributes must be present, with which values.
@@ -177,11 +261,13 @@ enum Formula {
     /// `<notAllowed/>`: no instance matches.
     False,
     /// The attribute is present with a value `Schema::attr_values[index]` allows.
-    Attr(&'static str, usize),
+    Attr(Str, usize),
     /// A child element with this (local) name is present.
-    Child(&'static str),
-    And(&'static [Formula]),
-    Or(&'static [Formula]),
+    Child(Str),
+    /// All of a span of `tables::FORMULAS`.
+    And(Span),
+    /// One of a span of `tables::FORMULAS`.
+    Or(Span),
 }
 
 /// The compiled allow-list.
@@ -229,7 +315,7 @@ impl Schema {
 
     fn is_wildcard(&self, i: usize) -> bool {
         let p = &self.patterns[i];
-        p.name == NameClass::Any && p.attrs.iter().any(|(n, _)| *n == NameClass::Any)
+        p.name == NameClass::Any && p.attrs().iter().any(|(n, _)| *n == NameClass::Any)
     }
 
     fn check_element(&self, el: &Element, cands: &[usize]) -> Result<(), XmlError> {
@@ -243,7 +329,7 @@ impl Schema {
             let mut known = false;
             let mut ok = false;
             for &i in cands {
-                for (n, v) in self.patterns[i].attrs {
+                for (n, v) in self.patterns[i].attrs() {
                     if n.matches(&a.name) {
                         known = true;
                         ok = ok || v.allows(&a.value);
@@ -260,7 +346,7 @@ impl Schema {
             if !ok {
                 let mut allowed = Merged::default();
                 for &i in cands {
-                    for (n, v) in self.patterns[i].attrs {
+                    for (n, v) in self.patterns[i].attrs() {
                         if n.matches(&a.name) {
                             allowed.merge(*v);
                         }
@@ -307,10 +393,11 @@ impl Schema {
             let name = local(&child.name);
             let mut next: Vec<usize> = Vec::new();
             for &i in cands {
-                for &c in self.patterns[i].children {
-                    let hit = match &self.patterns[c].name {
-                        NameClass::Any => true,
-                        NameClass::Name(n) => *n == name,
+                for c in self.patterns[i].children() {
+                    let hit = match self.patterns.get(c).map(|p| p.name) {
+                        Some(NameClass::Any) => true,
+                        Some(NameClass::Name(n)) => n.get() == name,
+                        None => false,
                     };
                     if hit && !next.contains(&c) {
                         next.push(c);
@@ -358,18 +445,23 @@ impl Schema {
     fn explain(&self, f: &Formula, el: &Element) -> Option<String> {
         match f {
             Formula::True | Formula::False => None,
-            Formula::Attr(name, _) if el.attr(name).is_none() => {
-                Some(format!("attribute '{name}'"))
+            Formula::Attr(name, _) if el.attr(name.get()).is_none() => {
+                Some(format!("attribute '{}'", name.get()))
             }
             Formula::Attr(..) => None,
-            Formula::Child(name) if !self.eval(f, el) => Some(format!("element <{name}>")),
+            Formula::Child(name) if !self.eval(f, el) => Some(format!("element <{}>", name.get())),
             Formula::Child(_) => None,
             Formula::And(parts) => parts
+                .of(&tables::FORMULAS)
                 .iter()
                 .find(|p| !self.eval(p, el))
                 .and_then(|p| self.explain(p, el)),
             Formula::Or(parts) => {
-                let alts: Vec<String> = parts.iter().filter_map(|p| self.explain(p, el)).collect();
+                let alts: Vec<String> = parts
+                    .of(&tables::FORMULAS)
+                    .iter()
+                    .filter_map(|p| self.explain(p, el))
+                    .collect();
                 (!alts.is_empty()).then(|| alts.join(" or "))
             }
         }
@@ -380,11 +472,11 @@ impl Schema {
             Formula::True => true,
             Formula::False => false,
             Formula::Attr(name, key) => el
-                .attr(name)
+                .attr(name.get())
                 .is_some_and(|v| self.attr_values.get(*key).is_none_or(|vals| vals.allows(v))),
-            Formula::Child(name) => el.elements().any(|c| local(&c.name) == *name),
-            Formula::And(parts) => parts.iter().all(|p| self.eval(p, el)),
-            Formula::Or(parts) => parts.iter().any(|p| self.eval(p, el)),
+            Formula::Child(name) => el.elements().any(|c| local(&c.name) == name.get()),
+            Formula::And(parts) => parts.of(&tables::FORMULAS).iter().all(|p| self.eval(p, el)),
+            Formula::Or(parts) => parts.of(&tables::FORMULAS).iter().any(|p| self.eval(p, el)),
         }
     }
 }
@@ -393,8 +485,8 @@ fn expected(v: &Merged) -> String {
     let alts: Vec<String> =
         v.0.iter()
             .map(|a| match a {
-                Alt::Value(x) => format!("'{x}'"),
-                Alt::Data(d) => d.describe(),
+                Alt::Value(x) => format!("'{}'", x.get()),
+                Alt::Data(d) => Alt::data(*d).map_or_else(|| "text".into(), Data::describe),
                 Alt::Any => "text".into(),
             })
             .collect();
@@ -424,12 +516,52 @@ mod tests {
         );
     }
 
+    /// A pattern compiled as `build.rs` determinizes it.
+    fn regex(p: &str) -> Option<regex::Regex> {
+        regex::Regex::new(&compile::anchored(p)).ok()
+    }
+
     #[test]
     fn every_datatype_pattern_compiles() {
         assert!(!tables::PATTERNS.is_empty());
-        for (i, p) in tables::PATTERNS.iter().enumerate() {
-            assert!(regex_at(i).is_some(), "pattern {p}");
+        for p in tables::PATTERNS.iter() {
+            assert!(regex(p).is_some(), "pattern {p}");
         }
+    }
+
+    #[test]
+    fn every_datatype_pattern_has_a_dfa() {
+        assert_eq!(dfas::DFA_SPANS.len(), tables::PATTERNS.len());
+        for (i, p) in tables::PATTERNS.iter().enumerate() {
+            assert!(dfa_at(i).is_some(), "pattern {p}");
+        }
+    }
+
+    /// The DFAs `build.rs` made decide as the `regex` crate does, on text each pattern generates
+    /// (matches, mostly) and on arbitrary text (mismatches, mostly).
+    #[test]
+    fn dfas_agree_with_regex() {
+        use proptest::strategy::{Strategy, ValueTree};
+        use proptest::test_runner::TestRunner;
+        let mut runner = TestRunner::deterministic();
+        let any = proptest::string::string_regex("[ -~\\n\\t\u{e9}\u{2028}\u{4e2d}]{0,24}")
+            .expect("strategy");
+        let (mut matched, mut total) = (0, 0);
+        for (i, p) in tables::PATTERNS.iter().enumerate() {
+            let re = regex(p).expect("regex");
+            let own = proptest::string::string_regex(p).ok();
+            for n in 0..64 {
+                let t = match (&own, n % 2) {
+                    (Some(s), 0) => s.new_tree(&mut runner).expect("value").current(),
+                    _ => any.new_tree(&mut runner).expect("value").current(),
+                };
+                let by_dfa = pattern_matches(i, &t);
+                assert_eq!(by_dfa, re.is_match(&t), "pattern {p} on {t:?}");
+                matched += usize::from(by_dfa);
+                total += 1;
+            }
+        }
+        assert!(matched > total / 4, "{matched} of {total} matched");
     }
 
     #[test]

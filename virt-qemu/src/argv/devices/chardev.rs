@@ -85,6 +85,7 @@ fn emit_serial(
     match model {
         TargetModel::IsaSerial => {
             p = p.uint("index", u64::from(port));
+            p = addr::address_props(b, &dev.info, p);
         }
         TargetModel::UsbSerial | TargetModel::PciSerial | TargetModel::IsaDebugcon => {
             p = addr::address_props(b, &dev.info, p);

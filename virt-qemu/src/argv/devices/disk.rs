@@ -7,10 +7,11 @@
 //! written bottom first, then the disk's `-device`.
 
 mod frontend;
+mod secrets;
 mod storage;
 
 use virt_xml::devices::disk::{BackingStore, Disk, DiskBus, DiskDevice, DiskSource, SourceData};
-use virt_xml::devices::disk::{ReservationsMode, StorageFormat};
+use virt_xml::devices::disk::{CacheMode, ReservationsMode, StorageFormat};
 use virt_xml::domain::OnOff;
 use virt_xml::os::BootDev;
 use virt_xml::Device;
@@ -19,6 +20,8 @@ use crate::argv::builder::{ArgvError, Builder, Chipset};
 use crate::argv::props::Props;
 
 use storage::{FormatOpts, NodeOpts};
+
+pub(crate) use secrets::{lookup as lookup_secret, secret_object};
 
 /// One image of a chain, top first.
 struct Layer<'a> {
@@ -133,9 +136,83 @@ fn emit_floppy_controller(b: &mut Builder<'_>, disks: &[(usize, &Disk)], boot: &
     }
 }
 
+/// The cache mode a disk's nodes get: its own, else `none` for a shareable writable disk (the
+/// host page cache would hide the other users' writes).
+fn effective_cache(disk: &Disk) -> Option<CacheMode> {
+    disk.driver.cache.or_else(|| {
+        (disk.shareable && !disk.readonly && disk.device != DiskDevice::Cdrom)
+            .then_some(CacheMode::None)
+    })
+}
+
+/// Refusals libvirt makes for one disk.
+fn validate(disk: &Disk, chain: &[Layer<'_>]) -> Result<(), ArgvError> {
+    let err = |reason: String| ArgvError::Unsupported(reason);
+    for (i, layer) in chain.iter().enumerate() {
+        match layer.format {
+            StorageFormat::Iso => {
+                return Err(err(
+                    "storage format 'iso' is not directly supported by QEMU, use 'raw' instead"
+                        .into(),
+                ))
+            }
+            StorageFormat::Dir => {
+                return Err(err(
+                    "'directory' storage format is not directly supported by \
+                     QEMU, use 'dir' disk type instead"
+                        .into(),
+                ))
+            }
+            StorageFormat::Cow => return Err(err("'cow' storage format is not supported".into())),
+            _ => {}
+        }
+        secrets::validate(disk, layer.source, i == 0)?;
+    }
+    if disk.shareable && !disk.readonly {
+        if let Some(top) = chain.first() {
+            if top.format != StorageFormat::Raw {
+                return Err(err(format!(
+                    "shared access for disk '{}' requires use of supported storage format",
+                    disk.target.dev
+                )));
+            }
+        }
+    }
+    if (disk.vendor.is_some() || disk.product.is_some()) && disk.target.bus != DiskBus::Scsi {
+        return Err(err("Only scsi disk supports vendor and product".into()));
+    }
+    Ok(())
+}
+
+/// The `pr-manager-helper` object of the managed persistent-reservation helper (`pr-helper0`,
+/// its socket in the guest's state directory), when a disk asks for it. libvirt writes it right
+/// after the master key.
+pub fn emit_managed_pr_helper(b: &mut Builder<'_>) {
+    let managed = b.def.devices.iter().any(|d| match d {
+        Device::Disk(disk) => layers(disk).iter().any(|l| {
+            l.source
+                .reservations
+                .as_ref()
+                .is_some_and(|r| r.managed.is_some_and(bool::from))
+        }),
+        _ => false,
+    });
+    if managed {
+        let path = b.host.state_dir.join("pr-helper0.sock");
+        b.object(
+            &Props::new()
+                .str("qom-type", "pr-manager-helper")
+                .str("id", "pr-helper0")
+                .str("path", path.to_string_lossy()),
+        );
+    }
+}
+
 /// Writes this family's options for every disk of `b.def`, in document order.
 pub fn emit(b: &mut Builder<'_>) -> Result<(), ArgvError> {
     let def = b.def;
+    // A transient disk sharing its backing image gets its overlay after QEMU starts: it is
+    // hot-plugged then, not written here (it still takes its boot position).
     let disks: Vec<(usize, &Disk)> = def
         .devices
         .iter()
@@ -150,7 +227,14 @@ pub fn emit(b: &mut Builder<'_>) -> Result<(), ArgvError> {
     }
     let boot = boot_indexes(b, &disks);
     emit_floppy_controller(b, &disks, &boot);
-    let chains: Vec<Vec<Layer<'_>>> = disks.iter().map(|(_, d)| layers(d)).collect();
+    let hotplugged = |d: &Disk| d.transient == Some(true);
+    let chains: Vec<Vec<Layer<'_>>> = disks
+        .iter()
+        .map(|(_, d)| if hotplugged(d) { Vec::new() } else { layers(d) })
+        .collect();
+    for ((_, d), c) in disks.iter().zip(&chains) {
+        validate(d, c)?;
+    }
     // Numbers: from the last disk to the first, each chain top down.
     let mut base = vec![0usize; chains.len()];
     let mut n = 0usize;
@@ -159,6 +243,9 @@ pub fn emit(b: &mut Builder<'_>) -> Result<(), ArgvError> {
         n += c.len();
     }
     for (k, ((index, disk), chain)) in disks.iter().zip(&chains).enumerate() {
+        if hotplugged(disk) {
+            continue;
+        }
         let alias = b.alias(*index).to_string();
         if let SourceData::Vhostuser { path, reconnect } = &disk.source.data {
             let mut c = format!(
@@ -215,15 +302,26 @@ fn emit_chain(
                 }
             }
         }
+        let sec = secrets::emit(b, disk, layer.source, i == 0, &storage_node, &format_node)?;
+        let cache = effective_cache(disk);
         let opts = NodeOpts {
-            cache: disk.driver.cache,
+            cache,
             io: disk.driver.io,
             cdrom: disk.device == DiskDevice::Cdrom,
             floppy: disk.device == DiskDevice::Floppy,
             readonly: read_only || i > 0,
         };
-        let sp = storage::storage_props(layer.source, &storage_node, &opts)?;
+        let sp = storage::storage_props(layer.source, &storage_node, &opts, &sec)?;
         b.blockdev(&sp);
+        let luks_secret = sec.encryption.clone().filter(|_| !sec.encryption_by_librbd);
+        let luks_raw = luks_secret.is_some() && !storage::has_backing(layer.format);
+        let slice = layer.source.slice.map(|s| (s.offset, s.size));
+        let mut file = storage_node.clone();
+        if let Some(range) = slice.filter(|_| storage::slice_needs_node(layer.format, luks_raw)) {
+            let node = format!("{prefix}-slice-sto");
+            b.blockdev(&storage::slice_props(&node, &storage_node, range, cache));
+            file = node;
+        }
         let backing = match layer.backing {
             None => None,
             Some(BackingStore::End) => Some(None),
@@ -238,12 +336,13 @@ fn emit_chain(
             } else {
                 None
             },
-            cache: disk.driver.cache,
+            cache,
             format: layer.format,
             metadata_cache: layer.metadata_cache,
-            file: &storage_node,
-            slice: layer.source.slice.map(|s| (s.offset, s.size)),
+            file: &file,
+            slice,
             backing,
+            luks_secret,
         })?;
         b.blockdev(&fp);
     }

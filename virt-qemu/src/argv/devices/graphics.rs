@@ -7,8 +7,12 @@ use virt_xml::devices::graphics::{
 };
 use virt_xml::Device;
 
+use std::net::{Ipv4Addr, Ipv6Addr, TcpListener};
+
 use crate::argv::builder::{ArgvError, Builder};
-use crate::argv::props::escape_comma;
+use crate::argv::devices::chardev::backend::tls_secret;
+use crate::argv::host::DisplayPorts;
+use crate::argv::props::{escape_comma, Props};
 
 /// The render node libvirt picks when a display asks for OpenGL without naming one (the test
 /// harness's fake DRM node).
@@ -55,7 +59,7 @@ fn validate(list: &[&Graphics]) -> Result<(), ArgvError> {
 }
 
 fn host_port(addr: &str, port: i32) -> String {
-    let display = port.max(5900) - 5900;
+    let display = port - 5900;
     if addr.contains(':') {
         format!("[{addr}]:{display}")
     } else {
@@ -76,112 +80,380 @@ fn user_socket<'g>(b: &Builder<'_>, socket: Option<&'g str>) -> Option<&'g str> 
     (!generated).then_some(s)
 }
 
-fn vnc(b: &mut Builder<'_>, g: &Graphics) {
-    let mut opt = match g.listens.first() {
+/// Where a display listens once the host's defaults are applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Where {
+    Socket(String),
+    /// An address (none: QEMU's own default).
+    Addr(Option<String>),
+    Nowhere,
+}
+
+/// A VNC or SPICE display with its listen place and ports settled.
+struct Display<'g> {
+    g: &'g Graphics,
+    at: Where,
+    port: i32,
+    tls_port: i32,
+    websocket: i32,
+}
+
+/// Hands out the ports of displays with `autoport`.
+struct PortPool {
+    policy: DisplayPorts,
+    taken: Vec<i32>,
+}
+
+/// Whether TCP port `p` can be bound on the host right now (IPv4 and, where the host has it,
+/// IPv6 wildcard addresses).
+fn port_free(p: u16) -> bool {
+    if TcpListener::bind((Ipv4Addr::UNSPECIFIED, p)).is_err() {
+        return false;
+    }
+    match TcpListener::bind((Ipv6Addr::UNSPECIFIED, p)) {
+        Ok(_) => true,
+        Err(e) => e.kind() != std::io::ErrorKind::AddrInUse,
+    }
+}
+
+impl PortPool {
+    /// A port: `pretend` in a pretend start, else the lowest free one of `min..=max`.
+    fn take(&mut self, pretend: i32, range: Option<(u16, u16)>) -> Result<i32, ArgvError> {
+        let (min, max) = match (&self.policy, range) {
+            (DisplayPorts::Pretend, _) => return Ok(pretend),
+            (_, Some(r)) => r,
+            (DisplayPorts::FirstFree { min, max }, None) => (*min, *max),
+        };
+        for p in min..=max {
+            if !self.taken.contains(&i32::from(p)) && port_free(p) {
+                self.taken.push(i32::from(p));
+                return Ok(i32::from(p));
+            }
+        }
+        Err(ArgvError::Host(format!(
+            "Unable to find an unused port in range 'display' ({min}-{max})"
+        )))
+    }
+}
+
+/// The first port of QEMU's VNC websocket range (`remote_websocket_port_min`).
+const WEBSOCKET_PORT_MIN: u16 = 5700;
+
+/// The listen place of `g` after the host's defaults: an address listen without an address gets
+/// a socket in the state directory when the host says so, else the host's listen address.
+fn resolve_where(b: &Builder<'_>, g: &Graphics) -> Where {
+    let c = &b.host.config;
+    let (auto_socket, listen, kind) = if g.graphics_type == GraphicsType::Vnc {
+        (c.vnc_auto_unix_socket, c.vnc_listen.clone(), "vnc")
+    } else {
+        (c.spice_auto_unix_socket, c.spice_listen.clone(), "spice")
+    };
+    let generated = || format!("{}/{kind}.sock", b.host.state_dir.display());
+    let first = g.listens.first();
+    match first {
         Some(Listen::Socket(path))
-            if path.is_none() || user_socket(b, path.as_deref()).is_some() =>
+            if g.graphics_type == GraphicsType::Spice
+                || path.is_none()
+                || user_socket(b, path.as_deref()).is_some() =>
         {
-            let path = path
-                .clone()
-                .unwrap_or_else(|| format!("{}/vnc.sock", b.host.state_dir.display()));
-            format!("vnc=unix:{}", escape_comma(&path))
+            return Where::Socket(path.clone().unwrap_or_else(generated));
         }
-        None if user_socket(b, g.socket.as_deref()).is_some() => {
-            format!(
-                "vnc=unix:{}",
-                escape_comma(g.socket.as_deref().unwrap_or(""))
-            )
+        None if g.graphics_type == GraphicsType::Vnc
+            && user_socket(b, g.socket.as_deref()).is_some() =>
+        {
+            return Where::Socket(g.socket.clone().unwrap_or_default());
         }
-        Some(Listen::None) => "none".to_string(),
-        _ => {
-            let addr = g
-                .listen_attr()
-                .filter(|a| !a.is_empty())
-                .unwrap_or("127.0.0.1")
-                .to_string();
-            host_port(&addr, g.port.unwrap_or(5900))
+        Some(Listen::None) => return Where::Nowhere,
+        _ => {}
+    }
+    // A SPICE display without ports that does not pick its own listens nowhere.
+    if g.graphics_type == GraphicsType::Spice
+        && !matches!(first, Some(Listen::Network { .. }))
+        && g.port.unwrap_or(0) == 0
+        && g.tls_port.unwrap_or(0) == 0
+        && !spice_autoport(g)
+    {
+        return Where::Nowhere;
+    }
+    if let Some(a) = g.listen_attr().filter(|a| !a.is_empty()) {
+        return Where::Addr(Some(a.to_string()));
+    }
+    if matches!(first, Some(Listen::Network { .. })) {
+        return Where::Addr(listen);
+    }
+    if auto_socket {
+        return Where::Socket(generated());
+    }
+    Where::Addr(listen)
+}
+
+fn vnc_autoport(g: &Graphics) -> bool {
+    g.autoport.unwrap_or_else(|| g.port.is_none_or(|p| p == -1))
+}
+
+fn spice_autoport(g: &Graphics) -> bool {
+    g.autoport == Some(true) || (g.port == Some(-1) && g.tls_port == Some(-1))
+}
+
+/// Settles listen places and ports of every VNC and SPICE display, as libvirt does when it
+/// starts a guest: fixed ports are taken first, then `autoport` displays get theirs.
+fn plan<'g>(b: &Builder<'_>, list: &[&'g Graphics]) -> Result<Vec<Display<'g>>, ArgvError> {
+    let c = &b.host.config;
+    let mut pool = PortPool {
+        policy: c.display_ports.clone(),
+        taken: Vec::new(),
+    };
+    let mut out = Vec::new();
+    for g in list {
+        if !matches!(g.graphics_type, GraphicsType::Vnc | GraphicsType::Spice) {
+            continue;
+        }
+        let at = resolve_where(b, g);
+        let (port, tls_port) = if g.graphics_type == GraphicsType::Vnc {
+            let p = if vnc_autoport(g) {
+                0
+            } else {
+                g.port.unwrap_or(0)
+            };
+            (p, 0)
+        } else if spice_autoport(g) {
+            (0, 0)
+        } else {
+            (g.port.unwrap_or(0), g.tls_port.unwrap_or(0))
+        };
+        pool.taken
+            .extend([port, tls_port].into_iter().filter(|p| *p > 0));
+        out.push(Display {
+            g,
+            at,
+            port,
+            tls_port,
+            websocket: g.websocket.unwrap_or(0),
+        });
+    }
+    for d in out.iter_mut() {
+        if !matches!(d.at, Where::Addr(_)) {
+            continue;
+        }
+        if d.g.graphics_type == GraphicsType::Vnc {
+            if !vnc_autoport(d.g) {
+                continue;
+            }
+            d.port = pool.take(5900, None)?;
+            if d.websocket == -1 && pool.policy != DisplayPorts::Pretend {
+                d.websocket = pool.take(-1, Some((WEBSOCKET_PORT_MIN, u16::MAX)))?;
+            }
+            continue;
+        }
+        let (mut need_port, mut need_tls) = (false, false);
+        if spice_autoport(d.g) {
+            for ch in &d.g.channels {
+                match ch.mode {
+                    ChannelMode::Secure => need_tls = true,
+                    ChannelMode::Insecure => need_port = true,
+                    ChannelMode::Any => {}
+                }
+            }
+            match d.g.default_mode {
+                Some(ChannelMode::Secure) => need_tls = true,
+                Some(ChannelMode::Insecure) => need_port = true,
+                _ => {
+                    need_tls |= c.spice_tls_dir.is_some();
+                    need_port = true;
+                }
+            }
+        }
+        if need_port || d.port == -1 {
+            d.port = pool.take(5901, None)?;
+        }
+        if need_tls || d.tls_port == -1 {
+            if c.spice_tls_dir.is_none() && pool.policy != DisplayPorts::Pretend {
+                return Err(ArgvError::unsupported(
+                    "Auto allocation of spice TLS port requested but spice TLS is disabled in qemu.conf",
+                ));
+            }
+            d.tls_port = pool.take(5902, None)?;
+        }
+    }
+    Ok(out)
+}
+
+/// The `-object tls-creds-x509` of a TLS server or client, with the secret object of its key
+/// password first when there is one.
+fn tls_creds(
+    b: &mut Builder<'_>,
+    id: &str,
+    dir: &std::path::Path,
+    listen: bool,
+    verify: bool,
+    password_id: Option<String>,
+) {
+    let p = Props::new()
+        .str("qom-type", "tls-creds-x509")
+        .str("id", id)
+        .str("dir", dir.to_string_lossy().into_owned())
+        .str("endpoint", if listen { "server" } else { "client" })
+        .bool("verify-peer", !listen || verify)
+        .opt_str("passwordid", password_id);
+    b.object(&p);
+}
+
+fn vnc(b: &mut Builder<'_>, d: &Display<'_>) -> Result<(), ArgvError> {
+    let g = d.g;
+    let c = b.host.config.clone();
+    let mut opt = match &d.at {
+        Where::Socket(path) => format!("vnc=unix:{}", escape_comma(path)),
+        Where::Nowhere => "none".to_string(),
+        Where::Addr(addr) => {
+            if !vnc_autoport(g) && !(5900..=65535).contains(&d.port) {
+                return Err(ArgvError::unsupported(
+                    "vnc port must be in range [5900,65535]",
+                ));
+            }
+            let addr = addr.clone().unwrap_or_default();
+            let mut o = host_port(&addr, d.port);
+            if d.websocket != 0 {
+                o.push_str(&format!(",websocket={}", d.websocket));
+            }
+            o
         }
     };
-    if let Some(ws) = g.websocket.filter(|w| *w > 0) {
-        opt.push_str(&format!(",websocket={ws}"));
-    }
     match g.share_policy {
         Some(SharePolicy::AllowExclusive) => opt.push_str(",share=allow-exclusive"),
         Some(SharePolicy::ForceShared) => opt.push_str(",share=force-shared"),
         Some(SharePolicy::Ignore) => opt.push_str(",share=ignore"),
         None => {}
     }
-    if g.passwd.is_some() {
+    if g.passwd.is_some() || c.vnc_password.is_some() {
         opt.push_str(",password=on");
     }
-    if b.host.config.vnc_tls_dir.is_some() {
-        opt.push_str(",tls-creds=vnc-tls-creds0");
+    if let Some(dir) = &c.vnc_tls_dir {
+        let id = "vnc-tls-creds0";
+        let password_id = match c.vnc_tls_secret_uuid {
+            Some(uuid) => Some(tls_secret(b, id, uuid)?),
+            None => None,
+        };
+        tls_creds(b, id, dir, true, c.vnc_tls_verify, password_id);
+        opt.push_str(&format!(",tls-creds={id}"));
     }
-    if b.host.config.vnc_sasl_dir.is_some() {
+    if let Some(dir) = &c.vnc_sasl_dir {
         opt.push_str(",sasl=on");
+        b.env("SASL_CONF_PATH", dir.to_string_lossy().into_owned());
     }
-    if g.power_control == Some(true) {
-        opt.push_str(",power-control=on");
+    match g.power_control {
+        Some(true) => opt.push_str(",power-control=on"),
+        Some(false) => opt.push_str(",power-control=off"),
+        None => {}
     }
     opt.push_str(&format!(",audiodev=audio{}", g.audio_id.unwrap_or(1)));
     b.arg("-vnc", opt);
     if let Some(k) = &g.keymap {
         b.arg("-k", k.clone());
     }
+    Ok(())
 }
 
-fn spice(b: &mut Builder<'_>, g: &Graphics) {
+fn spice(b: &mut Builder<'_>, d: &Display<'_>) -> Result<(), ArgvError> {
+    let g = d.g;
+    let c = b.host.config.clone();
     let mut parts: Vec<String> = Vec::new();
-    let port = g.port.unwrap_or(0).max(0);
-    let tls_port = g.tls_port.unwrap_or(0).max(0);
-    let tls = b.host.config.spice_tls_dir.clone();
-    match g.listens.first() {
-        Some(Listen::Socket(path)) => {
-            let path = path
-                .clone()
-                .unwrap_or_else(|| format!("{}/spice.sock", b.host.state_dir.display()));
+    let (mut secure, mut insecure) = (false, false);
+    match &d.at {
+        Where::Socket(path) => {
             parts.push("unix".into());
-            parts.push(format!("addr={}", escape_comma(&path)));
+            parts.push(format!("addr={}", escape_comma(path)));
+            insecure = true;
         }
-        // QEMU wants a port or a socket even when nothing listens: a dummy port.
-        Some(Listen::None) => parts.push("port=0".into()),
-        _ => {
-            if port > 0 || tls_port == 0 {
-                parts.push(format!("port={port}"));
+        Where::Addr(addr) => {
+            if d.tls_port > 0 && c.spice_tls_dir.is_none() {
+                return Err(ArgvError::unsupported(
+                    "spice TLS port set in XML configuration, but TLS is disabled in qemu.conf",
+                ));
             }
-            if tls_port > 0 && tls.is_some() {
-                parts.push(format!("tls-port={tls_port}"));
+            if d.port > 0 {
+                parts.push(format!("port={}", d.port));
+                insecure = true;
             }
-            if port > 0 || tls_port > 0 {
-                if let Some(a) = g.listen_attr() {
-                    parts.push(format!("addr={}", escape_comma(a)));
+            if d.tls_port > 0 {
+                parts.push(format!("tls-port={}", d.tls_port));
+                secure = true;
+            }
+            if d.port > 0 || d.tls_port > 0 {
+                if let Some(a) = addr {
+                    parts.push(format!("addr={a}"));
                 }
             }
         }
-    }
-    if g.mouse_mode == Some(MouseMode::Server) {
-        parts.push("agent-mouse=off".into());
-    }
-    if b.host.config.spice_sasl {
-        parts.push("sasl=on".into());
-    }
-    if tls_port > 0 {
-        if let Some(dir) = &tls {
-            parts.push(format!(
-                "x509-dir={}",
-                escape_comma(&dir.display().to_string())
-            ));
+        // QEMU wants a port or a socket even when nothing listens: a dummy port.
+        Where::Nowhere => {
+            parts.push("port=0".into());
+            insecure = true;
         }
     }
+    if c.spice_sasl {
+        parts.push("sasl=on".into());
+        if let Some(dir) = &c.spice_sasl_dir {
+            b.env("SASL_CONF_PATH", dir.to_string_lossy().into_owned());
+        }
+    }
+    match g.mouse_mode {
+        Some(MouseMode::Server) => parts.push("agent-mouse=off".into()),
+        Some(MouseMode::Client) => parts.push("agent-mouse=on".into()),
+        None => {}
+    }
+    if g.passwd.is_none() && c.spice_password.is_none() {
+        parts.push("disable-ticketing=on".into());
+    }
+    if secure {
+        let dir = c
+            .spice_tls_dir
+            .as_ref()
+            .map(|d| d.display().to_string())
+            .unwrap_or_default();
+        parts.push(format!("x509-dir={}", escape_comma(&dir)));
+    }
+    let refuse = |what: &str, secure_wanted: bool| {
+        ArgvError::unsupported(if secure_wanted {
+            format!(
+                "spice {what} requested in XML configuration, but TLS connection is not available"
+            )
+        } else {
+            format!("spice {what} requested in XML configuration, but plaintext connection is not available")
+        })
+    };
     match g.default_mode {
-        Some(ChannelMode::Secure) => parts.push("tls-channel=default".into()),
-        Some(ChannelMode::Insecure) => parts.push("plaintext-channel=default".into()),
+        Some(ChannelMode::Secure) => {
+            if !secure {
+                return Err(refuse("defaultMode secure", true));
+            }
+            parts.push("tls-channel=default".into());
+        }
+        Some(ChannelMode::Insecure) => {
+            if !insecure {
+                return Err(refuse("defaultMode insecure", false));
+            }
+            parts.push("plaintext-channel=default".into());
+        }
         _ => {}
     }
-    for c in &g.channels {
-        match c.mode {
-            ChannelMode::Secure => parts.push(format!("tls-channel={}", c.name.as_str())),
-            ChannelMode::Insecure => parts.push(format!("plaintext-channel={}", c.name.as_str())),
+    for ch in &g.channels {
+        match ch.mode {
+            ChannelMode::Secure => {
+                if !secure {
+                    return Err(ArgvError::unsupported(
+                        "spice secure channels set in XML configuration, but TLS connection is not available",
+                    ));
+                }
+                parts.push(format!("tls-channel={}", ch.name.as_str()));
+            }
+            ChannelMode::Insecure => {
+                if !insecure {
+                    return Err(ArgvError::unsupported(
+                        "spice insecure channels set in XML configuration, but plaintext connection is not available",
+                    ));
+                }
+                parts.push(format!("plaintext-channel={}", ch.name.as_str()));
+            }
             ChannelMode::Any => {}
         }
     }
@@ -216,6 +488,10 @@ fn spice(b: &mut Builder<'_>, g: &Graphics) {
     }
     parts.push("seamless-migration=on".into());
     b.arg("-spice", parts.join(","));
+    if let Some(k) = &g.keymap {
+        b.arg("-k", k.clone());
+    }
+    Ok(())
 }
 
 fn egl_headless(b: &mut Builder<'_>, g: &Graphics) {
@@ -266,10 +542,17 @@ fn dbus(b: &mut Builder<'_>, g: &Graphics) {
 pub fn emit(b: &mut Builder<'_>) -> Result<(), ArgvError> {
     let list = graphics(b);
     validate(&list)?;
+    let mut displays = plan(b, &list)?.into_iter();
     for g in list {
         match g.graphics_type {
-            GraphicsType::Vnc => vnc(b, g),
-            GraphicsType::Spice => spice(b, g),
+            GraphicsType::Vnc | GraphicsType::Spice => {
+                let Some(d) = displays.next() else { continue };
+                if g.graphics_type == GraphicsType::Vnc {
+                    vnc(b, &d)?;
+                } else {
+                    spice(b, &d)?;
+                }
+            }
             GraphicsType::EglHeadless => egl_headless(b, g),
             GraphicsType::Sdl => sdl(b, g),
             GraphicsType::Dbus => dbus(b, g),

@@ -121,6 +121,32 @@ fn scsi_generic_name(
     Ok(entry.file_name().to_string_lossy().into_owned())
 }
 
+/// The `secret` object with the CHAP password of an iSCSI hostdev (`NODE-secret0`); its id.
+fn iscsi_secret(
+    b: &mut Builder<'_>,
+    auth: &virt_xml::devices::hostdev::IscsiAuth,
+    alias: &str,
+    node: &str,
+) -> Result<String, ArgvError> {
+    use virt_xml::devices::disk::SecretLookup;
+    let device = device_name(alias);
+    let lookup = match (&auth.secret_uuid, &auth.secret_usage) {
+        (Some(u), _) => SecretLookup::Uuid(*u),
+        (None, Some(n)) => SecretLookup::Usage(n.clone()),
+        (None, None) => {
+            return Err(ArgvError::Device {
+                device,
+                reason: "iSCSI <auth> names no secret".into(),
+            })
+        }
+    };
+    let usage = crate::secret::SecretUsage::Iscsi;
+    let value = super::disk::lookup_secret(b, &lookup, usage, &device)?;
+    let id = format!("{node}-secret0");
+    super::disk::secret_object(b, &id, &value, &device)?;
+    Ok(id)
+}
+
 /// `-blockdev` + `-device scsi-generic` of a SCSI hostdev.
 fn emit_scsi(
     b: &mut Builder<'_>,
@@ -148,12 +174,10 @@ fn emit_scsi(
             auth,
             initiator_iqn,
         } => {
-            if auth.is_some() {
-                return Err(ArgvError::Device {
-                    device: device_name(alias),
-                    reason: "iSCSI authentication for host devices is not supported yet".into(),
-                });
-            }
+            let login = match auth {
+                Some(a) => Some((a.username.clone(), iscsi_secret(b, a, alias, &node)?)),
+                None => None,
+            };
             let h = hosts.first().ok_or_else(|| ArgvError::Device {
                 device: device_name(alias),
                 reason: "iSCSI source needs a host".into(),
@@ -168,6 +192,9 @@ fn emit_scsi(
                 .str("target", target)
                 .uint("lun", lun)
                 .str("transport", "tcp");
+            if let Some((user, id)) = login {
+                p = p.str("user", user).str("password-secret", id);
+            }
             if let Some(i) = initiator_iqn {
                 p.push("initiator-name", Value::Str(i.clone()));
             }

@@ -76,7 +76,8 @@ fn emit_one(b: &mut Builder<'_>, v: &Video, alias: &str, primary: bool) -> Resul
         b.arg("-chardev", format!("socket,id={chardev},fd={fd}"));
     }
     let mut p = Props::new().str("driver", drv.as_str());
-    if model.model_type == VideoModelType::Virtio {
+    // `vhost-user-vga` is no virtio device of QEMU's: it takes no virtio options.
+    if model.model_type == VideoModelType::Virtio && drv != "vhost-user-vga" {
         if let Some(d) = &v.driver {
             let o = &d.virtio;
             p = virtio_props(o.iommu, o.ats, o.packed, o.page_per_vq, p);

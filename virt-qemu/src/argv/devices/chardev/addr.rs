@@ -9,16 +9,13 @@ use virt_xml::domain::OnOff;
 use crate::argv::builder::{Builder, Chipset};
 use crate::argv::props::Props;
 
-/// The QEMU id of PCI bus `bus` (`pci.0`/`pcie.0` for the root bus, else the controller alias).
+/// The QEMU id of PCI bus `bus`: the alias of the PCI controller with that index (the built-in
+/// root buses keep QEMU's names `pci.0`/`pcie.0`); `pci.N`/`pcie.0` when the domain lacks it.
 pub fn pci_bus_name(b: &Builder<'_>, bus: u8) -> String {
-    if bus == 0 {
-        if b.chipset == Chipset::Q35 {
-            "pcie.0".into()
-        } else {
-            "pci.0".into()
-        }
-    } else {
-        format!("pci.{bus}")
+    match crate::argv::devices::net::common::pci_bus_name(b, u32::from(bus), "") {
+        Ok(name) => name,
+        Err(_) if bus == 0 && b.chipset == Chipset::Q35 => "pcie.0".into(),
+        Err(_) => format!("pci.{bus}"),
     }
 }
 

@@ -47,26 +47,66 @@ fn missing(u: &ChardevUse<'_>, what: &str) -> ArgvError {
     }
 }
 
-/// Writes the `-object tls-creds-x509` a TCP chardev needs (when TLS is on) and returns its id.
-fn tls_object(b: &mut Builder<'_>, u: &ChardevUse<'_>, s: &ChrSource) -> Option<String> {
-    let (dir, verify) = b.host.config.chardev_tls.clone()?;
-    let on = match s.tls {
-        Some(t) => bool::from(t),
-        None => true,
+/// Writes the `-object secret` holding the password of a TLS key (qemu.conf's
+/// `*_tls_x509_secret_uuid`, looked up in the host's secrets and encrypted under the guest's
+/// master key) for the TLS object or chardev `owner`, and returns its id (`OWNER-secret0`).
+pub(crate) fn tls_secret(
+    b: &mut Builder<'_>,
+    owner: &str,
+    uuid: virt_xml::Uuid,
+) -> Result<String, ArgvError> {
+    let fail = |reason: String| ArgvError::Device {
+        device: format!("TLS credentials '{owner}'"),
+        reason,
     };
-    if !on {
-        return None;
+    let lookup = virt_xml::devices::disk::SecretLookup::Uuid(uuid);
+    let value = b
+        .host
+        .secrets
+        .value(&lookup, crate::secret::SecretUsage::Tls, owner)
+        .map_err(|e| fail(e.to_string()))?;
+    let s = crate::secret::for_qemu(&b.host.master_key, &b.host.secret_iv, &value)
+        .map_err(|e| fail(e.to_string()))?;
+    let id = format!("{owner}-secret0");
+    b.object(
+        &Props::new()
+            .str("qom-type", "secret")
+            .str("id", id.clone())
+            .str("data", s.data)
+            .str("keyid", "masterKey0")
+            .str("iv", s.iv)
+            .str("format", "base64"),
+    );
+    Ok(id)
+}
+
+/// Writes the `-object tls-creds-x509` a TCP chardev needs (when TLS is on) and returns its id.
+fn tls_object(
+    b: &mut Builder<'_>,
+    u: &ChardevUse<'_>,
+    s: &ChrSource,
+) -> Result<Option<String>, ArgvError> {
+    let Some((dir, verify)) = b.host.config.chardev_tls.clone() else {
+        return Ok(None);
+    };
+    if s.tls.is_some_and(|t| !bool::from(t)) {
+        return Ok(None);
     }
+    let password_id = match b.host.config.chardev_tls_secret_uuid {
+        Some(uuid) => Some(tls_secret(b, u.id, uuid)?),
+        None => None,
+    };
     let id = format!("obj{}_tls0", u.id);
-    let endpoint = if is_listen(s) { "server" } else { "client" };
+    let listen = is_listen(s);
     let p = Props::new()
         .str("qom-type", "tls-creds-x509")
         .str("id", id.clone())
         .str("dir", dir.to_string_lossy().into_owned())
-        .str("endpoint", endpoint)
-        .bool("verify-peer", verify || !is_listen(s));
+        .str("endpoint", if listen { "server" } else { "client" })
+        .bool("verify-peer", verify || !listen)
+        .opt_str("passwordid", password_id);
     b.object(&p);
-    Some(id)
+    Ok(Some(id))
 }
 
 /// Writes `-add-fd`s and `-chardev` for `src`.
@@ -93,7 +133,13 @@ pub fn build(
         ChrType::Stdio => text = format!("stdio,id={id}"),
         ChrType::Dev => {
             let p = path.ok_or_else(|| missing(u, "path"))?;
-            text = format!("serial,id={id},path={}", escape_comma(p));
+            // A host parallel port for a parallel device, else a host serial line.
+            let backend = if id.starts_with("charparallel") {
+                "parallel"
+            } else {
+                "serial"
+            };
+            text = format!("{backend},id={id},path={}", escape_comma(p));
         }
         ChrType::Pipe => {
             let p = path.ok_or_else(|| missing(u, "path"))?;
@@ -138,7 +184,7 @@ pub fn build(
         }
         ChrType::Tcp => {
             let s = first.ok_or_else(|| missing(u, "host"))?;
-            let tls = tls_object(b, u, s);
+            let tls = tls_object(b, u, s)?;
             let mut props = Props::new()
                 .str("host", s.host.clone().unwrap_or_default())
                 .str("port", s.service.clone().unwrap_or_default());

@@ -58,8 +58,11 @@ pub(super) fn address_props(
             multifunction,
             ..
         } => {
-            let bus = controller_alias(b, ControllerType::Pci, u32::from(addr.bus))
-                .unwrap_or_else(|| format!("pci.{}", addr.bus));
+            let at = format!(
+                "{:04x}:{:02x}:{:02x}.{}",
+                addr.domain, addr.bus, addr.slot, addr.function
+            );
+            let bus = crate::argv::devices::net::common::pci_bus_name(b, u32::from(addr.bus), &at)?;
             p = p.str("bus", bus);
             if let Some(m) = multifunction {
                 p = p.bool("multifunction", *m);
@@ -88,15 +91,25 @@ pub(super) fn address_props(
             );
             match disk.target.bus {
                 DiskBus::Ide => {
-                    let a = controller_alias(b, ControllerType::Ide, c)
-                        .unwrap_or_else(|| "ide".to_string());
+                    // The i440fx machine's built-in IDE controller keeps QEMU's name.
+                    let a = if b.chipset == crate::argv::builder::Chipset::I440fx {
+                        "ide".to_string()
+                    } else {
+                        controller_alias(b, ControllerType::Ide, c)
+                            .unwrap_or_else(|| "ide".to_string())
+                    };
                     p = p
                         .str("bus", format!("{a}.{bus}"))
                         .uint("unit", u64::from(unit));
                 }
                 DiskBus::Sata => {
-                    let a = controller_alias(b, ControllerType::Sata, c)
-                        .unwrap_or_else(|| format!("sata{c}"));
+                    // The q35 machine's built-in SATA controller keeps QEMU's name.
+                    let a = if b.chipset == crate::argv::builder::Chipset::Q35 && c == 0 {
+                        "ide".to_string()
+                    } else {
+                        controller_alias(b, ControllerType::Sata, c)
+                            .unwrap_or_else(|| format!("sata{c}"))
+                    };
                     p = p.str("bus", format!("{a}.{unit}"));
                 }
                 DiskBus::Fdc => {
@@ -296,7 +309,7 @@ pub(super) fn device_props(
         .opt_str("product", disk.product.clone())
         .opt_bool("removable", removable);
     if disk.device != DiskDevice::Lun {
-        if let Some(c) = disk.driver.cache {
+        if let Some(c) = super::effective_cache(disk) {
             let (wb, _, _) = cache_flags(c);
             p = p.str("write-cache", if wb { "on" } else { "off" });
         }

@@ -6,6 +6,7 @@ use virt_xml::devices::disk::{
     NetworkSource, SourceData, StorageFormat,
 };
 
+use super::secrets::LayerSecrets;
 use crate::argv::builder::ArgvError;
 use crate::argv::props::{Props, Value};
 
@@ -61,7 +62,7 @@ fn server_obj(h: &virt_xml::devices::disk::NetHost, default_port: u32, typed: bo
 }
 
 /// The protocol-specific keys of a network source (before `node-name`).
-fn network(net: &NetworkSource, node: &str) -> Result<Props, ArgvError> {
+fn network(net: &NetworkSource, sec: &LayerSecrets) -> Result<Props, ArgvError> {
     let name = net.name.clone().unwrap_or_default();
     let first = net.hosts.first();
     let mut p = Props::new();
@@ -73,6 +74,11 @@ fn network(net: &NetworkSource, node: &str) -> Result<Props, ArgvError> {
             }
             if !name.is_empty() {
                 p = p.str("export", name);
+            }
+            if let Some(creds) = &sec.tls_creds {
+                p = p
+                    .str("tls-creds", creds.clone())
+                    .opt_str("tls-hostname", net.tls_hostname.clone());
             }
         }
         NetProtocol::Gluster => {
@@ -106,6 +112,12 @@ fn network(net: &NetworkSource, node: &str) -> Result<Props, ArgvError> {
                 .str("target", target)
                 .uint("lun", lun)
                 .str("transport", "tcp");
+            if let Some((user, id)) = &sec.auth {
+                p = p
+                    .str("user", user.clone())
+                    .str("password-secret", id.clone());
+            }
+            p = p.opt_str("initiator-name", net.initiator_iqn.clone());
         }
         NetProtocol::Rbd => {
             let (pool, image) = name.split_once('/').unwrap_or((name.as_str(), ""));
@@ -128,6 +140,24 @@ fn network(net: &NetworkSource, node: &str) -> Result<Props, ArgvError> {
                     })
                     .collect();
                 p = p.add("server", Value::Arr(servers));
+            }
+            if let (Some(id), true) = (&sec.encryption, sec.encryption_by_librbd) {
+                let format = sec.encryption_format.map(|f| f.as_str()).unwrap_or("luks");
+                p = p.obj(
+                    "encrypt",
+                    Props::new()
+                        .str("format", format)
+                        .str("key-secret", id.clone()),
+                );
+            }
+            if let Some((user, id)) = &sec.auth {
+                p = p
+                    .str("user", user.clone())
+                    .add(
+                        "auth-client-required",
+                        Value::Arr(vec![Value::Str("cephx".into()), Value::Str("none".into())]),
+                    )
+                    .str("key-secret", id.clone());
             }
         }
         NetProtocol::Http | NetProtocol::Https | NetProtocol::Ftp | NetProtocol::Ftps => {
@@ -154,17 +184,22 @@ fn network(net: &NetworkSource, node: &str) -> Result<Props, ArgvError> {
                 url.push_str(q);
             }
             p = p.str("driver", scheme).str("url", url);
+            if let Some((user, id)) = &sec.auth {
+                p = p
+                    .str("username", user.clone())
+                    .str("password-secret", id.clone());
+            }
             if let Some(v) = net.ssl_verify {
                 p = p.bool("sslverify", bool::from(v));
             }
-            if let Some(r) = net.readahead {
-                p = p.uint("readahead", r);
+            if let Some(id) = &sec.cookie {
+                p = p.str("cookie-secret", id.clone());
             }
-            if let Some(t) = net.timeout {
+            if let Some(t) = net.timeout.filter(|t| *t > 0) {
                 p = p.uint("timeout", t);
             }
-            if !net.cookies.is_empty() {
-                p = p.str("cookie-secret", format!("{node}-httpcookie-secret0"));
+            if let Some(r) = net.readahead.filter(|r| *r > 0) {
+                p = p.uint("readahead", r);
             }
         }
         NetProtocol::Nfs => {
@@ -211,6 +246,7 @@ pub(super) fn storage_props(
     src: &DiskSource,
     node: &str,
     o: &NodeOpts,
+    sec: &LayerSecrets,
 ) -> Result<Props, ArgvError> {
     let mut p = match &src.data {
         SourceData::File { file, .. } => Props::new()
@@ -231,7 +267,7 @@ pub(super) fn storage_props(
             .str("dir", dir.clone().unwrap_or_default())
             .bool("floppy", o.floppy)
             .bool("rw", !o.readonly),
-        SourceData::Network(net) => network(net, node)?,
+        SourceData::Network(net) => network(net, sec)?,
         SourceData::Nvme {
             namespace, address, ..
         } => {
@@ -326,6 +362,38 @@ pub(super) struct FormatOpts<'a> {
     pub slice: Option<(u64, u64)>,
     /// `None`: no key; `Some(None)`: `null`; `Some(Some(n))`: the backing node.
     pub backing: Option<Option<String>>,
+    /// The id of the LUKS passphrase secret when QEMU decrypts the image.
+    pub luks_secret: Option<String>,
+}
+
+/// Whether the slice of an image needs its own `raw` node under the format node (any format
+/// but plain raw); plain raw images take the slice's offset and size on the format node.
+pub(super) fn slice_needs_node(format: StorageFormat, luks: bool) -> bool {
+    luks || !matches!(
+        format,
+        StorageFormat::Raw | StorageFormat::Iso | StorageFormat::Fat
+    )
+}
+
+/// The `raw` node that exposes the slice `(offset, size)` of the storage node `file`.
+pub(super) fn slice_props(
+    node: &str,
+    file: &str,
+    (offset, size): (u64, u64),
+    cache: Option<CacheMode>,
+) -> Props {
+    let mut p = Props::new()
+        .str("driver", "raw")
+        .str("node-name", node)
+        .uint("offset", offset)
+        .uint("size", size)
+        .str("file", file)
+        .bool("auto-read-only", true)
+        .str("discard", "unmap");
+    if let Some(c) = cache {
+        p = p.obj("cache", cache_obj(c));
+    }
+    p
 }
 
 /// The format node.
@@ -347,11 +415,24 @@ pub(super) fn format_props(o: &FormatOpts<'_>) -> Result<Props, ArgvError> {
     if let Some(c) = o.cache {
         p = p.obj("cache", cache_obj(c));
     }
-    p = p.str("driver", format_driver(o.format)?);
+    let luks_raw = o.luks_secret.is_some() && !has_backing(o.format);
+    if let (Some(id), true) = (&o.luks_secret, luks_raw) {
+        p = p.str("driver", "luks").str("key-secret", id.clone());
+    } else {
+        p = p.str("driver", format_driver(o.format)?);
+        if let Some(id) = &o.luks_secret {
+            p = p.obj(
+                "encrypt",
+                Props::new()
+                    .str("format", "luks")
+                    .str("key-secret", id.clone()),
+            );
+        }
+    }
     if let (Some(size), StorageFormat::Qcow2) = (o.metadata_cache, o.format) {
         p = p.uint("cache-size", size);
     }
-    if let (Some((offset, size)), "raw") = (o.slice, format_driver(o.format)?) {
+    if let Some((offset, size)) = o.slice.filter(|_| !slice_needs_node(o.format, luks_raw)) {
         p = p.uint("offset", offset).uint("size", size);
     }
     p = p.str("file", o.file);

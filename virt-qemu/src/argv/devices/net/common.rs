@@ -66,7 +66,7 @@ pub(crate) fn controller_alias(
 
 /// The QEMU bus name of PCI bus `bus`: the alias of the PCI controller with that index (the
 /// built-in root buses keep QEMU's own names even when the user named the controller).
-fn pci_bus_name(b: &Builder<'_>, bus: u32, what: &str) -> Result<String, ArgvError> {
+pub(crate) fn pci_bus_name(b: &Builder<'_>, bus: u32, what: &str) -> Result<String, ArgvError> {
     let Some((i, model)) = controller(b, ControllerType::Pci, bus) else {
         return Err(ArgvError::Host(format!(
             "Could not find PCI controller with index '{bus}' required for device at address '{what}'"

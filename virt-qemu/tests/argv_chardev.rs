@@ -155,7 +155,7 @@ fn corpus_family_lines() {
             }
         }
     }
-    eprintln!("qchar family lines: {same} cases same, {differ} differ");
+    eprintln!("chardev family lines: {same} cases same, {differ} differ");
     assert!(
         same >= FAMILY_FLOOR,
         "{same} cases same (floor {FAMILY_FLOOR})"
