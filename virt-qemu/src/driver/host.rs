@@ -51,11 +51,7 @@ pub fn runtime_host(
         path_env: std::env::var("PATH")
             .unwrap_or_else(|_| "/usr/local/bin:/usr/bin:/bin".to_string()),
         user: "root".into(),
-        config: DriverConfig {
-            memory_backing_dir: paths.lib_dir.join("ram"),
-            nvram_dir: paths.lib_dir.join("nvram"),
-            ..DriverConfig::default()
-        },
+        config: runtime_config(paths),
         numa_max_node: None,
         now: std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -66,4 +62,15 @@ pub fn runtime_host(
         secret_iv: IvSource::Random,
         secrets: SecretSource::Dir(paths.config_dir.join("secrets")),
     })
+}
+
+/// The driver options of a real start: libvirt's defaults, files under the driver's directories,
+/// and the host audio settings of this process's environment (as libvirt's daemon reads its own).
+pub(crate) fn runtime_config(paths: &DriverPaths) -> DriverConfig {
+    DriverConfig {
+        memory_backing_dir: paths.lib_dir.join("ram"),
+        nvram_dir: paths.lib_dir.join("nvram"),
+        ..DriverConfig::default()
+    }
+    .with_host_audio_env()
 }

@@ -310,11 +310,14 @@ impl QemuDriver {
             def.uuid = Some(fresh_uuid()?);
         }
         def.id = None;
-        crate::prepare::prepare(&mut def, &self.opts.caps).map_err(|source| {
-            DriverError::Prepare {
-                name: def.name.clone(),
-                source: Box::new(source),
-            }
+        crate::prepare::prepare_with(
+            &mut def,
+            &self.opts.caps,
+            &host::runtime_config(&self.paths).prepare_options(),
+        )
+        .map_err(|source| DriverError::Prepare {
+            name: def.name.clone(),
+            source: Box::new(source),
         })?;
         Ok(def)
     }
@@ -490,11 +493,14 @@ impl QemuDriver {
         };
         edit(&mut def)?;
         def.has_devices = true;
-        crate::prepare::prepare(&mut def, &self.opts.caps).map_err(|source| {
-            DriverError::Prepare {
-                name: name.to_string(),
-                source: Box::new(source),
-            }
+        crate::prepare::prepare_with(
+            &mut def,
+            &self.opts.caps,
+            &host::runtime_config(&self.paths).prepare_options(),
+        )
+        .map_err(|source| DriverError::Prepare {
+            name: name.to_string(),
+            source: Box::new(source),
         })?;
         store::write_atomic(&self.paths.config_file(name), def.to_xml().as_bytes())
     }

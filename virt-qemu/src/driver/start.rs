@@ -238,7 +238,12 @@ impl QemuDriver {
         made: &mut Made<'_>,
     ) -> Result<(), DriverError> {
         let name = def.name.clone();
-        crate::prepare::prepare(def, &self.opts.caps).map_err(|source| DriverError::Prepare {
+        crate::prepare::prepare_with(
+            def,
+            &self.opts.caps,
+            &host::runtime_config(&self.paths).prepare_options(),
+        )
+        .map_err(|source| DriverError::Prepare {
             name: name.clone(),
             source: Box::new(source),
         })?;

@@ -1,10 +1,10 @@
 //! `<disk>`: floppy controller globals (`-global isa-fdc.bootindexA=...`), the `-blockdev` chain of
 //! each disk (storage and format node of every image, backing links) and its frontend `-device`.
 //!
-//! Node names: every image of every non-empty disk gets a number; libvirt's numbering walks the
-//! disks from the last to the first and each chain from the top down, so the first disk holds the
-//! highest numbers and a backing image is one above the image it backs. The nodes of a chain are
-//! written bottom first, then the disk's `-device`.
+//! Node names: every image of every disk gets a number (an empty drive takes one too); libvirt's
+//! numbering walks the disks from the last to the first and each chain from the top down, so the
+//! first disk holds the highest numbers and a backing image is one above the image it backs. The
+//! nodes of a chain are written bottom first, then the disk's `-device`.
 
 mod frontend;
 mod secrets;
@@ -39,6 +39,12 @@ fn is_empty(src: &DiskSource) -> bool {
         SourceData::Dir { dir } => dir.is_none(),
         _ => false,
     }
+}
+
+/// Whether a disk whose chain is empty still takes a node number (an empty removable drive does:
+/// its medium can be inserted later under that name).
+fn takes_empty_number(disk: &Disk) -> bool {
+    is_empty(&disk.source)
 }
 
 /// The images of the disk's chain, top first (empty for an empty drive or a vhost-user disk).
@@ -240,7 +246,7 @@ pub fn emit(b: &mut Builder<'_>) -> Result<(), ArgvError> {
     let mut n = 0usize;
     for (i, c) in chains.iter().enumerate().rev() {
         base[i] = n;
-        n += c.len();
+        n += c.len().max(usize::from(takes_empty_number(disks[i].1)));
     }
     for (k, ((index, disk), chain)) in disks.iter().zip(&chains).enumerate() {
         if hotplugged(disk) {
