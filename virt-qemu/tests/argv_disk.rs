@@ -124,7 +124,7 @@ fn empty_cdrom_and_boot_order_from_os() {
     .expect("argv");
     let dev = values(&cmd, "-device");
     assert!(dev.contains(
-        &r#"{"driver":"ide-hd","bus":"ide.0","unit":0,"drive":"libvirt-1-format","id":"ide0-0-0","bootindex":2}"#
+        &r#"{"driver":"ide-hd","bus":"ide.0","unit":0,"drive":"libvirt-2-format","id":"ide0-0-0","bootindex":2}"#
             .to_string()
     ));
     assert!(
@@ -184,4 +184,109 @@ fn unsupported_sources_are_refused() {
     )
     .expect_err("volume refused");
     assert!(err.to_string().contains("storage pool"), "{err}");
+}
+
+#[test]
+fn sata_controller_outside_q35_has_its_own_name() {
+    let cmd = build(
+        "",
+        "<disk type='block' device='disk'><source dev='/dev/HostVG/g'/>\
+         <target dev='sda' bus='sata'/>\
+         <address type='drive' controller='0' bus='0' target='0' unit='0'/></disk>\
+         <controller type='sata' index='0'/>",
+    )
+    .expect("argv");
+    let dev = values(&cmd, "-device");
+    assert!(
+        dev.iter()
+            .any(|d| d.starts_with(r#"{"driver":"ahci","id":"sata0","#)),
+        "{dev:?}"
+    );
+    assert!(
+        dev.iter()
+            .any(|d| d.starts_with(r#"{"driver":"ide-hd","bus":"sata0.0","#)),
+        "{dev:?}"
+    );
+}
+
+#[test]
+fn virtio_lun_turns_scsi_passthrough_on() {
+    let cmd = build(
+        "",
+        "<disk type='block' device='lun'><driver name='qemu' type='raw'/>\
+         <source dev='/dev/sdfake'/><target dev='vda' bus='virtio'/></disk>\
+         <disk type='block' device='disk'><driver name='qemu' type='raw'/>\
+         <source dev='/dev/sdfake2'/><target dev='vdb' bus='virtio'/></disk>",
+    )
+    .expect("argv");
+    let dev = values(&cmd, "-device");
+    let blk: Vec<&String> = dev.iter().filter(|d| d.contains("virtio-blk")).collect();
+    assert_eq!(blk.len(), 2, "{dev:?}");
+    assert!(
+        blk[0].starts_with(r#"{"driver":"virtio-blk-pci","scsi":true,"#),
+        "{blk:?}"
+    );
+    // QEMU 7.2 has the switch off by default: a plain disk does not name it.
+    assert!(!blk[1].contains("scsi"), "{blk:?}");
+}
+
+#[test]
+fn sd_card_is_a_legacy_drive_without_a_node_number() {
+    let cmd = build(
+        "",
+        "<disk type='file' device='disk'><source file='/some/fi,le'/>\
+         <target dev='sdb' bus='sd'/><readonly/></disk>\
+         <disk type='file' device='disk'><driver name='qemu' type='qcow2' cache='none'/>\
+         <source file='/a.qcow2'/><target dev='vda' bus='virtio'/></disk>",
+    )
+    .expect("argv");
+    assert_eq!(
+        values(&cmd, "-drive"),
+        ["file=/some/fi,,le,format=raw,if=sd,index=1,readonly=on"]
+    );
+    let bd = values(&cmd, "-blockdev");
+    assert!(
+        bd[0].contains(r#""node-name":"libvirt-1-storage""#),
+        "{bd:?}"
+    );
+    assert!(!values(&cmd, "-device").iter().any(|d| d.contains("sdb")));
+}
+
+#[test]
+fn refusals_of_lun_partition_and_encryption_format() {
+    let cases = [
+        (
+            "<disk type='file' device='lun'><driver name='qemu' type='raw'/>\
+             <source file='/dev/HostVG/g'/><target dev='vda' bus='virtio'/></disk>",
+            "lun",
+        ),
+        (
+            "<disk type='block' device='lun'><driver name='qemu' type='qcow2'/>\
+             <source dev='/dev/sdx'/><target dev='vda' bus='virtio'/></disk>",
+            "raw",
+        ),
+        (
+            "<disk type='file' device='disk'><driver name='qemu' type='raw'/>\
+             <source file='/img.raw'/><target dev='vdb1' bus='virtio'/></disk>",
+            "partitions",
+        ),
+        (
+            "<disk type='file' device='disk'><driver name='qemu' type='vmdk'/>\
+             <source file='/e.vmdk'><encryption format='luks'>\
+             <secret type='passphrase' uuid='0a81f5b2-8403-7b23-c8d6-21ccc2f80d6f'/>\
+             </encryption></source><target dev='vdb' bus='virtio'/></disk>",
+            "vmdk",
+        ),
+        (
+            "<hostdev mode='subsystem' type='scsi_host' managed='no'>\
+             <source protocol='vhost' wwpn='naa.5123456789abcde0'/><boot order='1'/></hostdev>",
+            "booting",
+        ),
+    ];
+    for (devices, word) in cases {
+        match build("", devices) {
+            Err(e) => assert!(e.to_string().contains(word), "{devices}: {e}"),
+            Ok(cmd) => panic!("{devices}: accepted: {:?}", cmd.args),
+        }
+    }
 }

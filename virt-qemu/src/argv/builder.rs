@@ -141,7 +141,11 @@ impl<'a> Builder<'a> {
 
     /// `-device JSON`.
     pub fn device(&mut self, props: &Props) {
-        self.arg("-device", props.to_json());
+        // `<qemu:override>` properties of the device with this id, if any.
+        match super::misc::with_overrides(self.def, props) {
+            Some(p) => self.arg("-device", p.to_json()),
+            None => self.arg("-device", props.to_json()),
+        }
     }
 
     /// `-object JSON`.

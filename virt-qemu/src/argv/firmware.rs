@@ -5,6 +5,7 @@ use virt_xml::os::{FirmwareKind, LoaderType, SourceType};
 
 use super::builder::{ArgvError, Builder};
 use super::props::Props;
+use crate::secret::{self, SecretUsage};
 
 /// Where the variable store is: a file path, or a network source element.
 pub(crate) enum NvramSource<'a> {
@@ -117,6 +118,69 @@ fn network_props(src: &virt_xml::tree::Element) -> Option<Props> {
     )
 }
 
+/// An iSCSI NVRAM store: `portal` (default port 3260), `target` and `lun` from the source name
+/// (`IQN[/LUN]`), and with `<auth>` the user and a `secret` object (written first) for the
+/// password. `None` for any other protocol.
+fn iscsi_props(
+    b: &mut Builder<'_>,
+    src: &virt_xml::tree::Element,
+    storage_node: &str,
+) -> Result<Option<Props>, ArgvError> {
+    if src.attr("protocol") != Some("iscsi") {
+        return Ok(None);
+    }
+    let nvram = |reason: String| ArgvError::Device {
+        device: "NVRAM store".into(),
+        reason,
+    };
+    let host = src
+        .child("host")
+        .ok_or_else(|| nvram("an iSCSI source needs a <host>".into()))?;
+    let portal = format!(
+        "{}:{}",
+        host.attr("name").unwrap_or_default(),
+        host.attr("port").unwrap_or("3260")
+    );
+    let name = src.attr("name").unwrap_or_default();
+    let (target, lun) = match name.rsplit_once('/') {
+        Some((t, l)) => (
+            t,
+            l.parse::<u64>()
+                .map_err(|_| nvram(format!("invalid iSCSI LUN '{l}'")))?,
+        ),
+        None => (name, 0),
+    };
+    let mut p = Props::new()
+        .str("driver", "iscsi")
+        .str("portal", portal)
+        .str("target", target)
+        .uint("lun", lun)
+        .str("transport", "tcp");
+    if let Some(auth_el) = src.child("auth") {
+        let auth = virt_xml::devices::disk::Auth::from_element(auth_el)
+            .map_err(|e| nvram(e.to_string()))?;
+        let value = b
+            .host
+            .secrets
+            .value(&auth.secret, SecretUsage::Iscsi, "NVRAM store")
+            .map_err(|e| nvram(e.to_string()))?;
+        let sealed = secret::for_qemu(&b.host.master_key, &b.host.secret_iv, &value)
+            .map_err(|e| nvram(e.to_string()))?;
+        let id = format!("{storage_node}-auth-secret0");
+        b.object(
+            &Props::new()
+                .str("qom-type", "secret")
+                .str("id", id.clone())
+                .str("data", sealed.data)
+                .str("keyid", "masterKey0")
+                .str("iv", sealed.iv)
+                .str("format", "base64"),
+        );
+        p = p.str("user", auth.username).str("password-secret", id);
+    }
+    Ok(Some(p))
+}
+
 fn emit_pair(b: &mut Builder<'_>, index: u32, storage: Props, read_only: bool) {
     let storage_name = format!("libvirt-pflash{index}-storage");
     let format_name = format!("libvirt-pflash{index}-format");
@@ -148,9 +212,12 @@ pub(crate) fn emit_pflash(b: &mut Builder<'_>) -> Result<(), ArgvError> {
     match nvram_path(b) {
         Some(NvramSource::File(p)) => emit_pair(b, 1, storage_props(&p), false),
         Some(NvramSource::Network(src)) => {
-            let props = network_props(src).ok_or_else(|| {
-                ArgvError::unsupported("unsupported network protocol for the NVRAM store")
-            })?;
+            let props = match network_props(src) {
+                Some(p) => p,
+                None => iscsi_props(b, src, "libvirt-pflash1-storage")?.ok_or_else(|| {
+                    ArgvError::unsupported("unsupported network protocol for the NVRAM store")
+                })?,
+            };
             emit_pair(b, 1, props, false);
         }
         None => {}
@@ -437,6 +504,32 @@ fn matches(def: &virt_xml::Domain, fw: &FirmwareDescriptor, want: &str) -> bool 
 /// Firmware autoselection (`<os firmware='efi|bios'>` without a loader path): the first
 /// descriptor, in file-name order, that satisfies the domain fills in the loader (pflash code or
 /// ROM); a firmware that requires SMM turns SMM and the secure pflash on.
+/// With autoselection the loader is the selection's to choose: a definition may not pin its
+/// kind (explicitly or by naming an image), its read-only flag, or turn secure boot off.
+/// A loader that selection itself filled in (image, kind and, for flash, read-only) passes.
+fn refuse_manual_loader(loader: &virt_xml::os::Loader) -> Result<(), ArgvError> {
+    let refuse = |what: &str| {
+        Err(ArgvError::Prepare(format!(
+            "{what} cannot be specified when firmware autoselection is enabled"
+        )))
+    };
+    if loader.secure == Some(false) {
+        return refuse("loader attribute 'secure'");
+    }
+    if loader.path.is_none() {
+        if loader.readonly.is_some() {
+            return refuse("loader attribute 'readonly'");
+        }
+        if loader.kind.is_some() {
+            return refuse("loader attribute 'type'");
+        }
+    } else if loader.kind.is_none() {
+        // An image path implies a loader type of its own.
+        return refuse("loader attribute 'type'");
+    }
+    Ok(())
+}
+
 pub fn autoselect(
     def: &mut virt_xml::Domain,
     descriptors: &[FirmwareDescriptor],
@@ -444,13 +537,12 @@ pub fn autoselect(
     let Some(kind) = def.os_def.as_ref().and_then(|o| o.firmware) else {
         return Ok(());
     };
-    if def
-        .os_def
-        .as_ref()
-        .and_then(|o| o.loader.as_ref())
-        .is_some_and(|l| l.path.is_some())
-    {
-        return Ok(());
+    if let Some(loader) = def.os_def.as_ref().and_then(|o| o.loader.as_ref()) {
+        refuse_manual_loader(loader)?;
+        if loader.path.is_some() {
+            // Already chosen (this definition went through selection before).
+            return Ok(());
+        }
     }
     let want = match kind {
         FirmwareKind::Efi => "uefi",

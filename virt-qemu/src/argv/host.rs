@@ -206,6 +206,8 @@ pub struct HostContext {
     /// Where the values of secrets the domain names (disk auth, passphrases, TLS key passwords)
     /// are looked up.
     pub secrets: crate::secret::SecretSource,
+    /// Where the storage pools and volumes of `type='volume'` disks are looked up.
+    pub volumes: crate::argv::volume::VolumeSource,
 }
 
 /// libvirt's short name of a domain: `ID-NAME`, the name cut to 20 characters.
@@ -262,6 +264,7 @@ impl HostContext {
             master_key: crate::secret::MasterKey::libvirt_test_harness(),
             secret_iv: crate::secret::IvSource::libvirt_test_harness(),
             secrets: crate::secret::SecretSource::LibvirtTestHarness,
+            volumes: crate::argv::volume::VolumeSource::LibvirtTestHarness,
         }
     }
 

@@ -1,21 +1,64 @@
 //! The smaller global options: `-name`, `-S`, the master key, `-uuid`, VM generation id,
 //! `-display`, `-no-user-config`/`-nodefaults`, the monitor, `-rtc` and timer globals,
 //! `-no-shutdown`, `-no-acpi`, power-management globals, `-boot`, direct kernel boot,
-//! launch security, `-sandbox` and `-msg`.
+//! launch security, `-compat`, the `<qemu:commandline>` passthrough, `-sandbox` and `-msg`.
 
 use virt_xml::clock::{ClockBasis, ClockOffset, TickPolicy, TimerName};
 use virt_xml::domain::DeviceKind;
+use virt_xml::sections::{DeprecationBehavior, OverrideProperty, PropertyType, Section};
 
 use super::builder::{ArgvError, Builder, Chipset};
 use super::caps::Accel;
 use super::host::MonitorSocket;
-use super::props::{escape_comma, Props};
+use super::props::{escape_comma, Props, Value};
 use super::view;
 
 pub(crate) fn emit_name(b: &mut Builder<'_>) {
     let name = escape_comma(&b.def.name);
     b.arg("-name", format!("guest={name},debug-threads=on"));
+    emit_compat(b);
     b.flag("-S");
+}
+
+/// `-compat`: what QEMU does with deprecated interfaces, from `<qemu:deprecation behavior>`.
+/// Deprecated output is always hidden; `reject`/`crash` also set the input policy. Left out when
+/// the behaviour is `none` or the emulator has no `-compat`.
+fn emit_compat(b: &mut Builder<'_>) {
+    let behavior = b.def.sections.iter().find_map(|s| match s {
+        Section::QemuDeprecation(d) => Some(d.behavior),
+        _ => None,
+    });
+    let Some(behavior) = behavior else { return };
+    if behavior == DeprecationBehavior::None || !b.caps.has_flag("compat-deprecated") {
+        return;
+    }
+    let input = match behavior {
+        DeprecationBehavior::Reject => Some("reject"),
+        DeprecationBehavior::Crash => Some("crash"),
+        DeprecationBehavior::None | DeprecationBehavior::Omit => None,
+    };
+    let p = Props::new()
+        .str("deprecated-output", "hide")
+        .opt_str("deprecated-input", input);
+    b.arg("-compat", p.to_json());
+}
+
+/// `<qemu:commandline>`: its arguments verbatim, and its variables added to QEMU's environment
+/// (a variable without a value is set empty). libvirt writes them after launch security, just
+/// before the sandbox.
+fn emit_passthrough(b: &mut Builder<'_>) {
+    let def = b.def;
+    for s in &def.sections {
+        let Section::QemuCommandline(c) = s else {
+            continue;
+        };
+        for a in &c.args {
+            b.flag(a);
+        }
+        for e in &c.env {
+            b.env(&e.name, e.value.clone().unwrap_or_default());
+        }
+    }
 }
 
 pub(crate) fn emit_master_key(b: &mut Builder<'_>) {
@@ -274,7 +317,66 @@ pub(crate) fn emit_launch_security(b: &mut Builder<'_>) -> Result<(), ArgvError>
     Ok(())
 }
 
+/// The typed value of one `<qemu:property>` (`None` for `remove` or a value of the wrong form,
+/// which [`super::validate`] refuses before the build).
+pub(crate) fn override_value(p: &OverrideProperty) -> Option<Value> {
+    let v = p.value.as_deref();
+    match p.kind {
+        PropertyType::Remove => None,
+        PropertyType::String => v.map(|v| Value::Str(v.to_string())),
+        PropertyType::Signed => v.and_then(|v| v.parse().ok()).map(Value::Int),
+        PropertyType::Unsigned => v.and_then(|v| v.parse().ok()).map(Value::UInt),
+        PropertyType::Bool => match v {
+            Some("true") => Some(Value::Bool(true)),
+            Some("false") => Some(Value::Bool(false)),
+            _ => None,
+        },
+    }
+}
+
+/// `<qemu:override>` applied to a `-device` whose `id` has overrides: every overridden property
+/// leaves its place, and those that are not `remove`d are added at the end in document order
+/// (a later override of the same name wins). `None` when nothing applies.
+pub(crate) fn with_overrides(def: &virt_xml::Domain, props: &Props) -> Option<Props> {
+    let Some(Value::Str(id)) = props.get("id") else {
+        return None;
+    };
+    let overrides: Vec<&OverrideProperty> = def
+        .sections
+        .iter()
+        .filter_map(|s| match s {
+            Section::QemuOverride(o) => Some(o),
+            _ => None,
+        })
+        .flat_map(|o| o.devices.iter())
+        .filter(|d| &d.alias == id)
+        .filter_map(|d| d.frontend.as_ref())
+        .flatten()
+        .collect();
+    if overrides.is_empty() {
+        return None;
+    }
+    let mut items: Vec<(String, Value)> = props
+        .iter()
+        .filter(|(k, _)| !overrides.iter().any(|o| o.name == *k))
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect();
+    for o in overrides {
+        items.retain(|(k, _)| *k != o.name);
+        if let Some(v) = override_value(o) {
+            items.push((o.name.clone(), v));
+        }
+    }
+    Some(
+        items
+            .into_iter()
+            .fold(Props::new(), |p, (k, v)| p.add(&k, v)),
+    )
+}
+
+/// The `<qemu:commandline>` passthrough, then `-sandbox` (seccomp) where enabled and supported.
 pub(crate) fn emit_sandbox(b: &mut Builder<'_>) {
+    emit_passthrough(b);
     if b.host.config.seccomp_sandbox && b.caps.has_flag("seccomp-sandbox") {
         b.arg(
             "-sandbox",

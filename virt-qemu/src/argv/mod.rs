@@ -39,6 +39,7 @@ mod misc;
 pub mod props;
 mod validate;
 mod view;
+pub mod volume;
 
 pub use builder::{ArgvError, Builder, Chipset};
 pub use caps::{Accel, CapsError, CpuModel, MachineType, QemuCaps};

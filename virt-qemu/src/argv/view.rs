@@ -60,14 +60,6 @@ pub(crate) fn has_nvdimm(def: &Domain) -> bool {
         .any(|m| m.attr("model") == Some("nvdimm"))
 }
 
-/// `<iommu model=...>` models.
-pub(crate) fn iommu_models(def: &Domain) -> Vec<String> {
-    devices(def, DeviceKind::Iommu)
-        .iter()
-        .filter_map(|m| m.attr("model").map(str::to_string))
-        .collect()
-}
-
 /// One `<memoryBacking><hugepages><page>` (or the bare `<hugepages/>` as `size: None`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct HugePage {

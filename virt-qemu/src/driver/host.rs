@@ -61,6 +61,8 @@ pub fn runtime_host(
         master_key,
         secret_iv: IvSource::Random,
         secrets: SecretSource::Dir(paths.config_dir.join("secrets")),
+        // No storage driver yet: volume disks are refused by name.
+        volumes: crate::argv::volume::VolumeSource::None,
     })
 }
 

@@ -115,7 +115,8 @@ fn alias_of(def: &Prep, d: &view::Device, counters: &mut HashMap<&'static str, u
                     ("pci", i) => format!("pci.{i}"),
                     ("usb", 0) => "usb".into(),
                     ("ide", 0) => "ide".into(),
-                    ("sata", 0) => "ide".into(),
+                    // Only q35's first SATA controller is built in and keeps QEMU's name.
+                    ("sata", 0) if machine_is_q35(def) => "ide".into(),
                     (t, i) => format!("{t}{i}"),
                 }
             }
@@ -164,6 +165,14 @@ fn alias_of(def: &Prep, d: &view::Device, counters: &mut HashMap<&'static str, u
 /// A memory device's alias: DIMMs and NVDIMMs are named after their slot (`dimm1`,
 /// `nvdimm0`); the PCI models are counted per model (`virtiomem0`, `virtiopmem0`), as is SGX
 /// EPC (`epc0`).
+/// Whether the domain's machine is a q35 one (its built-in AHCI controller is QEMU's `ide`).
+fn machine_is_q35(def: &Prep) -> bool {
+    def.os_def
+        .as_ref()
+        .and_then(|o| o.machine.as_deref())
+        .is_some_and(|m| m == "q35" || m.starts_with("pc-q35"))
+}
+
 fn memory_alias(d: &view::Device, next: &mut impl FnMut(&'static str) -> u32) -> String {
     let slot = match view::address(d) {
         Some(Address::Dimm { slot, .. }) => slot,

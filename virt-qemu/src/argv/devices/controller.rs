@@ -273,15 +273,21 @@ fn props(b: &Builder<'_>, c: &Controller) -> Result<Props, ArgvError> {
     }
 }
 
-/// `-global PIIX4_PM.acpi-root-pci-hotplug=off` for a pci-root whose hotplug is turned off.
+/// `-global PIIX4_PM.acpi-root-pci-hotplug=on|off` for an i440fx pci-root whose `<target
+/// hotplug>` is set either way (ACPI hotplug on the root bus is PIIX4 power management's switch).
 fn emit_globals(b: &mut Builder<'_>) {
-    let off = controllers(b).iter().any(|(_, c)| {
-        c.kind == ControllerType::Pci
+    let hotplug = controllers(b).iter().find_map(|(_, c)| {
+        if c.kind == ControllerType::Pci
             && matches!(c.model, Some(ControllerModel::Pci(PciModel::PciRoot)))
-            && c.target.and_then(|t| t.hotplug) == Some(OnOff::Off)
+        {
+            c.target.and_then(|t| t.hotplug)
+        } else {
+            None
+        }
     });
-    if off && b.chipset == Chipset::I440fx {
-        b.arg("-global", "PIIX4_PM.acpi-root-pci-hotplug=off");
+    if let (Some(v), Chipset::I440fx) = (hotplug, b.chipset) {
+        let v = if v == OnOff::On { "on" } else { "off" };
+        b.arg("-global", format!("PIIX4_PM.acpi-root-pci-hotplug={v}"));
     }
 }
 

@@ -11,7 +11,9 @@ mod secrets;
 mod storage;
 
 use virt_xml::devices::disk::{BackingStore, Disk, DiskBus, DiskDevice, DiskSource, SourceData};
-use virt_xml::devices::disk::{CacheMode, ReservationsMode, StorageFormat};
+use virt_xml::devices::disk::{
+    CacheMode, DiscardMode, NetProtocol, ReservationsMode, StorageFormat,
+};
 use virt_xml::domain::OnOff;
 use virt_xml::os::BootDev;
 use virt_xml::Device;
@@ -172,7 +174,7 @@ fn validate(disk: &Disk, chain: &[Layer<'_>]) -> Result<(), ArgvError> {
             StorageFormat::Cow => return Err(err("'cow' storage format is not supported".into())),
             _ => {}
         }
-        secrets::validate(disk, layer.source, i == 0)?;
+        secrets::validate(disk, layer.source, layer.format, i == 0)?;
     }
     if disk.shareable && !disk.readonly {
         if let Some(top) = chain.first() {
@@ -184,8 +186,50 @@ fn validate(disk: &Disk, chain: &[Layer<'_>]) -> Result<(), ArgvError> {
             }
         }
     }
+    // A target names a whole disk: trailing digits would name one of its partitions.
+    let dev = disk.target.dev.as_str();
+    let digits = dev.trim_start_matches(|c: char| c.is_ascii_alphabetic());
+    if digits.parse::<u32>().is_ok_and(|n| n > 0) {
+        return Err(err(format!(
+            "invalid disk target '{dev}', partitions can't appear in disk targets"
+        )));
+    }
+    if disk.device == DiskDevice::Lun {
+        validate_lun(disk, chain)?;
+    }
     if (disk.vendor.is_some() || disk.product.is_some()) && disk.target.bus != DiskBus::Scsi {
         return Err(err("Only scsi disk supports vendor and product".into()));
+    }
+    Ok(())
+}
+
+/// A LUN passes SCSI commands through: its source must be a host block device (or an iSCSI
+/// LUN), given as raw data.
+fn validate_lun(disk: &Disk, chain: &[Layer<'_>]) -> Result<(), ArgvError> {
+    let err = |reason: String| ArgvError::Unsupported(reason);
+    match &disk.source.data {
+        SourceData::Network(n) if n.protocol != NetProtocol::Iscsi => {
+            return Err(err(format!(
+                "disk device='lun' is not supported for protocol='{}'",
+                n.protocol.as_str()
+            )))
+        }
+        SourceData::Network(_) | SourceData::Block { .. } | SourceData::Volume { .. } => {}
+        _ => {
+            return Err(err(format!(
+                "disk '{}': device='lun' needs a block device source",
+                disk.target.dev
+            )))
+        }
+    }
+    if chain
+        .first()
+        .is_some_and(|top| top.format != StorageFormat::Raw)
+    {
+        return Err(err(format!(
+            "disk '{}': device='lun' needs the 'raw' format",
+            disk.target.dev
+        )));
     }
     Ok(())
 }
@@ -219,7 +263,8 @@ pub fn emit(b: &mut Builder<'_>) -> Result<(), ArgvError> {
     let def = b.def;
     // A transient disk sharing its backing image gets its overlay after QEMU starts: it is
     // hot-plugged then, not written here (it still takes its boot position).
-    let disks: Vec<(usize, &Disk)> = def
+    // Storage pool volumes become the storage they stand for first (the XML keeps them).
+    let resolved = def
         .devices
         .iter()
         .enumerate()
@@ -227,7 +272,9 @@ pub fn emit(b: &mut Builder<'_>) -> Result<(), ArgvError> {
             Device::Disk(disk) => Some((i, disk)),
             _ => None,
         })
-        .collect();
+        .map(|(i, disk)| Ok((i, crate::argv::volume::resolve_disk(b.host.volumes, disk)?)))
+        .collect::<Result<Vec<_>, ArgvError>>()?;
+    let disks: Vec<(usize, &Disk)> = resolved.iter().map(|(i, d)| (*i, d.as_ref())).collect();
     if disks.is_empty() {
         return Ok(());
     }
@@ -236,7 +283,13 @@ pub fn emit(b: &mut Builder<'_>) -> Result<(), ArgvError> {
     let hotplugged = |d: &Disk| d.transient == Some(true);
     let chains: Vec<Vec<Layer<'_>>> = disks
         .iter()
-        .map(|(_, d)| if hotplugged(d) { Vec::new() } else { layers(d) })
+        .map(|(_, d)| {
+            if hotplugged(d) || d.target.bus == DiskBus::Sd {
+                Vec::new()
+            } else {
+                layers(d)
+            }
+        })
         .collect();
     for ((_, d), c) in disks.iter().zip(&chains) {
         validate(d, c)?;
@@ -246,10 +299,18 @@ pub fn emit(b: &mut Builder<'_>) -> Result<(), ArgvError> {
     let mut n = 0usize;
     for (i, c) in chains.iter().enumerate().rev() {
         base[i] = n;
-        n += c.len().max(usize::from(takes_empty_number(disks[i].1)));
+        let sd = disks[i].1.target.bus == DiskBus::Sd;
+        n += c
+            .len()
+            .max(usize::from(!sd && takes_empty_number(disks[i].1)));
     }
     for (k, ((index, disk), chain)) in disks.iter().zip(&chains).enumerate() {
         if hotplugged(disk) {
+            continue;
+        }
+        if disk.target.bus == DiskBus::Sd {
+            let drive = sd_drive(disk)?;
+            b.arg("-drive", drive);
             continue;
         }
         let alias = b.alias(*index).to_string();
@@ -279,6 +340,76 @@ pub fn emit(b: &mut Builder<'_>) -> Result<(), ArgvError> {
         b.device(&dev);
     }
     Ok(())
+}
+
+/// The card's position among the SD slots: its target name's letters after `sd` (or another
+/// disk prefix) counted in base 26 (`a` = 0, `z` = 25, `aa` = 26).
+fn sd_slot(dev: &str) -> Option<u32> {
+    if !dev.bytes().all(|c| c.is_ascii_lowercase()) {
+        return None;
+    }
+    let tail = ["xvd", "ubd", "hd", "sd", "vd", "fd"]
+        .iter()
+        .find_map(|p| dev.strip_prefix(p))
+        .filter(|t| !t.is_empty())?;
+    let mut n: u32 = 0;
+    for c in tail.bytes() {
+        n = n.checked_mul(26)?.checked_add(u32::from(c - b'a') + 1)?;
+    }
+    Some(n - 1)
+}
+
+/// An SD card: QEMU has no `-device` for it, so it is a legacy `-drive if=sd` naming the image
+/// directly (local files and block devices only).
+fn sd_drive(disk: &Disk) -> Result<String, ArgvError> {
+    let dev = disk.target.dev.as_str();
+    let unsupported =
+        |what: &str| ArgvError::Unsupported(format!("disk '{dev}': an SD card needs {what}"));
+    let mut out = match &disk.source.data {
+        SourceData::File {
+            file: Some(path), ..
+        }
+        | SourceData::Block { dev: Some(path) } => format!(
+            "file={},format={},",
+            crate::argv::props::escape_comma(path),
+            disk.driver.format.unwrap_or(StorageFormat::Raw).as_str()
+        ),
+        SourceData::Dir { dir: Some(path) } => {
+            format!("file=fat:{},", crate::argv::props::escape_comma(path))
+        }
+        _ => {
+            return Err(unsupported(
+                "a local file, block device or directory source",
+            ))
+        }
+    };
+    let slot = sd_slot(dev).ok_or_else(|| unsupported("a target name like 'sda'"))?;
+    out.push_str(&format!("if=sd,index={slot}"));
+    if disk.readonly {
+        out.push_str(",readonly=on");
+    }
+    let dr = &disk.driver;
+    if let Some(c) = dr.cache.filter(|c| *c != CacheMode::Default) {
+        out.push_str(&format!(",cache={}", c.as_str()));
+    }
+    if let Some(v) = dr.copy_on_read {
+        out.push_str(&format!(",copy-on-read={}", v.as_str()));
+    }
+    if let Some(d) = dr.discard {
+        out.push_str(&format!(",discard={}", d.as_str()));
+    }
+    if let Some(z) = dr.detect_zeroes {
+        // Unmapping zeroes needs discard=unmap; without it QEMU only detects them.
+        let z = match z.as_str() {
+            "unmap" if dr.discard != Some(DiscardMode::Unmap) => "on",
+            other => other,
+        };
+        out.push_str(&format!(",detect-zeroes={z}"));
+    }
+    if let Some(io) = dr.io {
+        out.push_str(&format!(",aio={}", io.as_str()));
+    }
+    Ok(out)
 }
 
 /// Writes the nodes of one chain, bottom first; returns the top format node's name.

@@ -320,6 +320,12 @@ fn emit_hostdev(
             emit_scsi(b, dev, src, alias, *scsi_index)?;
         }
         HostdevSource::ScsiHost { wwpn, .. } => {
+            // vhost-scsi has no boot index of its own: the guest's firmware can't boot from it.
+            if dev.info.boot.is_some() {
+                return Err(ArgvError::unsupported(format!(
+                    "hostdev '{alias}': booting from a vhost-scsi host device is not supported"
+                )));
+            }
             let base = format!("vhost-scsi-{}", common::virtio_transport(&dev.info));
             let name = match dev.model {
                 Some(HostdevModel::VirtioTransitional) => format!("{base}-transitional"),

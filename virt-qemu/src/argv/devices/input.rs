@@ -57,12 +57,17 @@ fn device_props(b: &Builder<'_>, alias: &str, input: &Input) -> Result<Option<Pr
                 InputType::Passthrough => "virtio-input-host",
                 InputType::Evdev => return Ok(None),
             };
-            let suffix = match input.model {
-                Some(InputModel::VirtioTransitional) => "-pci-transitional",
-                Some(InputModel::VirtioNonTransitional) => "-pci-non-transitional",
-                _ => "-pci",
-            };
-            let mut p = Props::new().str("driver", format!("{base}{suffix}"));
+            // virtio-input devices are virtio 1.0 only: QEMU has no transitional variants.
+            if matches!(
+                input.model,
+                Some(InputModel::VirtioTransitional | InputModel::VirtioNonTransitional)
+            ) {
+                return Err(ArgvError::unsupported(format!(
+                    "virtio (non-)transitional models are not supported for input type={}",
+                    input.input_type.as_str()
+                )));
+            }
+            let mut p = Props::new().str("driver", format!("{base}-pci"));
             if let Some(o) = &input.driver {
                 p = virtio_props(o.iommu, o.ats, o.packed, o.page_per_vq, p);
             }

@@ -249,6 +249,15 @@ pub(super) fn device_props(
             if let Some(v) = dr.event_idx {
                 p = p.bool("event_idx", on_off(v));
             }
+            // SCSI passthrough of virtio-blk: on for a LUN, off for anything else where QEMU has
+            // the switch and would otherwise turn it on.
+            if !vhost_user && b.caps.has_flag("virtio-blk-pci.scsi") {
+                if disk.device == DiskDevice::Lun {
+                    p = p.bool("scsi", true);
+                } else if !b.caps.has_flag("virtio-blk-pci.scsi.default.disabled") {
+                    p = p.bool("scsi", false);
+                }
+            }
             if let Some(q) = dr.queues {
                 p = p.uint("num-queues", u64::from(q));
             }

@@ -5,7 +5,7 @@
 
 use virt_xml::devices::disk::{
     Auth, AuthSecretType, Disk, DiskSource, Encryption, EncryptionEngine, EncryptionFormat,
-    NetProtocol, NetworkSource, SecretLookup, SourceData,
+    NetProtocol, NetworkSource, SecretLookup, SourceData, StorageFormat,
 };
 use virt_xml::os::YesNo;
 
@@ -96,7 +96,12 @@ pub(super) fn encryption_of<'a>(
 }
 
 /// Refusals libvirt makes for an image's credentials and encryption before anything is written.
-pub(super) fn validate(disk: &Disk, src: &DiskSource, top: bool) -> Result<(), ArgvError> {
+pub(super) fn validate(
+    disk: &Disk,
+    src: &DiskSource,
+    format: StorageFormat,
+    top: bool,
+) -> Result<(), ArgvError> {
     if let (Some(auth), SourceData::Network(net)) = (auth_of(disk, src, top), &src.data) {
         let wrong = match net.protocol {
             NetProtocol::Iscsi => auth.secret_type != AuthSecretType::Iscsi,
@@ -115,6 +120,20 @@ pub(super) fn validate(disk: &Disk, src: &DiskSource, top: bool) -> Result<(), A
             return Err(disk_error(
                 disk,
                 "supplying <cipher> for domain disk definition is unnecessary",
+            ));
+        }
+        // QEMU decrypts LUKS itself only inside a raw or qcow2 image.
+        let by_qemu = enc.engine != Some(EncryptionEngine::Librbd);
+        if by_qemu
+            && enc.format == EncryptionFormat::Luks
+            && !matches!(format, StorageFormat::Raw | StorageFormat::Qcow2)
+        {
+            return Err(disk_error(
+                disk,
+                format!(
+                    "LUKS encryption needs the 'raw' or 'qcow2' image format, not '{}'",
+                    format.as_str()
+                ),
             ));
         }
     }
