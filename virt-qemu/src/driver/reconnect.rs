@@ -14,7 +14,7 @@ use std::time::Duration;
 use nix::sys::signal::Signal;
 
 use super::lock::FileLock;
-use super::stop::{kill_qemu, monitor_answers};
+use super::stop::{kill_qemu, kill_recorded_qemu, monitor_answers};
 use super::store::Phase;
 use super::{DriverError, QemuDriver, StateReason};
 
@@ -51,18 +51,8 @@ impl QemuDriver {
             }
             return Ok(true);
         }
-        if lives
-            && !kill_qemu(
-                rt.pid,
-                rt.start_time,
-                Signal::SIGKILL,
-                Duration::from_secs(10),
-            )
-        {
-            return Err(DriverError::BadState {
-                name: name.to_string(),
-                what: format!("QEMU pid {} did not die after SIGKILL", rt.pid),
-            });
+        if lives {
+            kill_recorded_qemu(name, rt.pid, rt.start_time)?;
         }
         if st.phase == Phase::Starting && rt.pid == 0 {
             // A QEMU launched by a start killed before it recorded the pid: found by its monitor

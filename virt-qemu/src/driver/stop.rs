@@ -47,6 +47,22 @@ pub fn kill_qemu(pid: u32, start_time: Option<u64>, sig: Signal, wait: Duration)
     }
 }
 
+/// SIGKILLs the guest's recorded QEMU and waits for it to go; an error names the guest when it
+/// outlives the wait.
+pub(super) fn kill_recorded_qemu(
+    name: &str,
+    pid: u32,
+    start_time: Option<u64>,
+) -> Result<(), DriverError> {
+    if kill_qemu(pid, start_time, Signal::SIGKILL, Duration::from_secs(10)) {
+        return Ok(());
+    }
+    Err(DriverError::BadState {
+        name: name.to_string(),
+        what: format!("QEMU pid {pid} did not die after SIGKILL"),
+    })
+}
+
 /// QEMU processes whose command line names this monitor socket (a QEMU launched by a start that
 /// was killed before it could record the pid).
 pub fn qemu_by_monitor(monitor: &Path) -> Vec<u32> {
@@ -190,18 +206,8 @@ impl QemuDriver {
         let _lock = self.lock_domain(name)?;
         let st = self.running_status(name)?;
         let rt = &st.runtime;
-        if rt.pid != 0
-            && !kill_qemu(
-                rt.pid,
-                rt.start_time,
-                Signal::SIGKILL,
-                Duration::from_secs(10),
-            )
-        {
-            return Err(DriverError::BadState {
-                name: name.to_string(),
-                what: format!("QEMU pid {} did not die after SIGKILL", rt.pid),
-            });
+        if rt.pid != 0 {
+            kill_recorded_qemu(name, rt.pid, rt.start_time)?;
         }
         self.cleanup(name, &st, "destroyed", StateReason::Destroyed)
     }
