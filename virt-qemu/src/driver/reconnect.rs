@@ -81,22 +81,7 @@ impl QemuDriver {
 pub(crate) fn qemu_with_home(home: &Path) -> Vec<u32> {
     let mut want = b"HOME=".to_vec();
     want.extend_from_slice(home.as_os_str().as_bytes());
-    let mut out = Vec::new();
-    let Ok(rd) = std::fs::read_dir("/proc") else {
-        return out;
-    };
-    for e in rd.flatten() {
-        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        let Ok(env) = std::fs::read(format!("/proc/{pid}/environ")) else {
-            continue;
-        };
-        if env.split(|&b| b == 0).any(|v| v == want.as_slice())
-            && crate::status::pid_is_qemu(pid, None)
-        {
-            out.push(pid);
-        }
-    }
-    out
+    super::stop::qemu_pids_where("environ", |env| {
+        env.split(|&b| b == 0).any(|v| v == want.as_slice())
+    })
 }

@@ -63,27 +63,25 @@ pub(super) fn kill_recorded_qemu(
     })
 }
 
+/// QEMU processes whose `/proc/PID/<file>` (`cmdline`, `environ`) satisfies `matches`.
+pub(super) fn qemu_pids_where(file: &str, matches: impl Fn(&[u8]) -> bool) -> Vec<u32> {
+    let Ok(rd) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    rd.flatten()
+        .filter_map(|e| e.file_name().to_string_lossy().parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/{file}")).is_ok_and(|text| matches(&text))
+                && pid_is_qemu(*pid, None)
+        })
+        .collect()
+}
+
 /// QEMU processes whose command line names this monitor socket (a QEMU launched by a start that
 /// was killed before it could record the pid).
 pub fn qemu_by_monitor(monitor: &Path) -> Vec<u32> {
     let needle = format!("path={},", monitor.display());
-    let mut out = Vec::new();
-    let Ok(rd) = std::fs::read_dir("/proc") else {
-        return out;
-    };
-    for e in rd.flatten() {
-        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        let Ok(c) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
-            continue;
-        };
-        let c = String::from_utf8_lossy(&c);
-        if c.contains(&needle) && pid_is_qemu(pid, None) {
-            out.push(pid);
-        }
-    }
-    out
+    qemu_pids_where("cmdline", |c| String::from_utf8_lossy(c).contains(&needle))
 }
 
 /// The host-side MAC of a tap made for guest MAC `mac` (first byte 0xFE).
